@@ -1,0 +1,461 @@
+// Command controlplane runs embedded etcd and a real kube-apiserver on 127.0.0.1 for the
+// controller's integration tests, benchmark and demo.
+//
+// Everything lives in --data-dir: etcd's data, the API server's certificates, a service-account
+// key, the users' tokens and the ports, so that a second start on the same folder brings the
+// same cluster back on the same address. When the API server answers /readyz it writes
+// kubeconfigs and prints one JSON line starting with {"ready":true ...} on stdout. SIGTERM or
+// SIGINT stops the API server gracefully, then etcd. A small HTTP endpoint on 127.0.0.1 lets
+// tests compact etcd (POST /compact) so that old resourceVersions answer 410 Gone.
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+)
+
+// state is what must survive a restart on the same data folder.
+type state struct {
+	EtcdClientPort int               `json:"etcdClientPort"`
+	EtcdPeerPort   int               `json:"etcdPeerPort"`
+	APIServerPort  int               `json:"apiServerPort"`
+	ControlPort    int               `json:"controlPort"`
+	AdminToken     string            `json:"adminToken"`
+	UserTokens     map[string]string `json:"userTokens"`
+}
+
+// user is an extra token user given as NAME=GROUP1,GROUP2.
+type user struct {
+	name   string
+	groups []string
+}
+
+type userFlags []user
+
+func (u *userFlags) String() string { return fmt.Sprint(*u) }
+
+func (u *userFlags) Set(v string) error {
+	name, groups, _ := strings.Cut(v, "=")
+	if name == "" {
+		return fmt.Errorf("--user %q: want NAME or NAME=GROUP1,GROUP2", v)
+	}
+	var gs []string
+	for _, g := range strings.Split(groups, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			gs = append(gs, g)
+		}
+	}
+	*u = append(*u, user{name: name, groups: gs})
+	return nil
+}
+
+type stringFlags []string
+
+func (s *stringFlags) String() string     { return strings.Join(*s, " ") }
+func (s *stringFlags) Set(v string) error { *s = append(*s, v); return nil }
+
+const adminUser = "admin"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		dataDir        string
+		users          userFlags
+		apiserverArgs  stringFlags
+		readyTimeout   time.Duration
+		exitWithParent bool
+	)
+	flag.StringVar(&dataDir, "data-dir", "", "folder for etcd data, certificates, tokens and kubeconfigs (required; reused on restart)")
+	flag.Var(&users, "user", "extra token user NAME=GROUP1,GROUP2 (repeatable); a kubeconfig is written for each")
+	flag.Var(&apiserverArgs, "apiserver-arg", "extra kube-apiserver flag such as --watch-cache=false (repeatable)")
+	flag.DurationVar(&readyTimeout, "ready-timeout", 3*time.Minute, "how long to wait for the API server to become ready")
+	flag.BoolVar(&exitWithParent, "exit-with-parent", false, "stop when the process that started this one dies")
+	flag.Parse()
+	if dataDir == "" {
+		return errors.New("--data-dir is required")
+	}
+	dataDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	st, err := loadState(dataDir, users)
+	if err != nil {
+		return err
+	}
+	if err := writeTokenFile(dataDir, st, users); err != nil {
+		return err
+	}
+	saKey, err := ensureServiceAccountKey(dataDir)
+	if err != nil {
+		return err
+	}
+
+	etcd, err := startEtcd(dataDir, st)
+	if err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	defer func() {
+		etcd.Close()
+		<-etcd.Server.StopNotify()
+	}()
+
+	stopControl, err := serveControl(st.ControlPort, etcd)
+	if err != nil {
+		return fmt.Errorf("control endpoint on 127.0.0.1:%d: %w", st.ControlPort, err)
+	}
+	defer stopControl()
+
+	if exitWithParent {
+		watchParent()
+	}
+
+	certDir := filepath.Join(dataDir, "certs")
+	args := []string{
+		"--etcd-servers=" + fmt.Sprintf("http://127.0.0.1:%d", st.EtcdClientPort),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", st.APIServerPort),
+		"--cert-dir=" + certDir,
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file=" + saKey,
+		"--service-account-signing-key-file=" + saKey,
+		"--token-auth-file=" + filepath.Join(dataDir, "tokens.csv"),
+		"--authorization-mode=Node,RBAC",
+		"--disable-admission-plugins=ServiceAccount",
+		"--endpoint-reconciler-type=none",
+		"--profiling=false",
+	}
+	args = append(args, apiserverArgs...)
+
+	cmd := app.NewAPIServerCommand() // installs the SIGTERM/SIGINT handler that stops it gracefully
+	cmd.SetArgs(args)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Execute() }()
+
+	server := fmt.Sprintf("https://127.0.0.1:%d", st.APIServerPort)
+	readyCtx, cancelReady := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancelReady()
+	ready := make(chan error, 1)
+	go func() { ready <- waitReady(readyCtx, server, st.AdminToken) }()
+
+	select {
+	case err := <-done:
+		if err == nil {
+			err = errors.New("kube-apiserver stopped before it was ready")
+		}
+		return fmt.Errorf("kube-apiserver: %w", err)
+	case err := <-etcd.Err():
+		return fmt.Errorf("etcd: %w", err)
+	case err := <-ready:
+		if err != nil {
+			return fmt.Errorf("kube-apiserver not ready after %s: %w", readyTimeout, err)
+		}
+	}
+
+	ca, err := servingCA(certDir)
+	if err != nil {
+		return err
+	}
+	kubeconfigs := map[string]string{}
+	admin := filepath.Join(dataDir, "admin.kubeconfig")
+	if err := writeKubeconfig(admin, server, ca, adminUser, st.AdminToken); err != nil {
+		return err
+	}
+	for _, u := range users {
+		path := filepath.Join(dataDir, "users", fileSafe(u.name)+".kubeconfig")
+		if err := writeKubeconfig(path, server, ca, u.name, st.UserTokens[u.name]); err != nil {
+			return err
+		}
+		kubeconfigs[u.name] = path
+	}
+	line, _ := json.Marshal(map[string]any{
+		"ready":      true,
+		"pid":        os.Getpid(),
+		"server":     server,
+		"kubeconfig": admin,
+		"users":      kubeconfigs,
+		"etcd":       fmt.Sprintf("http://127.0.0.1:%d", st.EtcdClientPort),
+		"control":    fmt.Sprintf("http://127.0.0.1:%d", st.ControlPort),
+		"dataDir":    dataDir,
+	})
+	fmt.Println(string(line))
+
+	select {
+	case err := <-done: // returns after SIGTERM/SIGINT once the server has shut down
+		return err
+	case err := <-etcd.Err():
+		return fmt.Errorf("etcd: %w", err)
+	}
+}
+
+func loadState(dataDir string, users []user) (*state, error) {
+	path := filepath.Join(dataDir, "state.json")
+	st := &state{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, fmt.Errorf("%s: %w (delete the data folder to start afresh)", path, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	} else {
+		ports, err := freePorts(4)
+		if err != nil {
+			return nil, err
+		}
+		st.EtcdClientPort, st.EtcdPeerPort, st.APIServerPort, st.ControlPort = ports[0], ports[1], ports[2], ports[3]
+		st.AdminToken = randomToken()
+	}
+	if st.UserTokens == nil {
+		st.UserTokens = map[string]string{}
+	}
+	for _, u := range users {
+		if u.name == adminUser {
+			return nil, fmt.Errorf("--user %q: that name is the admin's", u.name)
+		}
+		if st.UserTokens[u.name] == "" {
+			st.UserTokens[u.name] = randomToken()
+		}
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	return st, os.WriteFile(path, b, 0o600)
+}
+
+// writeTokenFile lists the admin (system:masters) and every extra user given now or before.
+func writeTokenFile(dataDir string, st *state, users []user) error {
+	groups := map[string][]string{}
+	for _, u := range users {
+		groups[u.name] = u.groups
+	}
+	lines := []string{fmt.Sprintf("%s,%s,%s,\"system:masters\"", st.AdminToken, adminUser, adminUser)}
+	names := make([]string, 0, len(st.UserTokens))
+	for name := range st.UserTokens {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		line := fmt.Sprintf("%s,%s,%s", st.UserTokens[name], name, name)
+		if gs := groups[name]; len(gs) > 0 {
+			line += fmt.Sprintf(",\"%s\"", strings.Join(gs, ","))
+		}
+		lines = append(lines, line)
+	}
+	return os.WriteFile(filepath.Join(dataDir, "tokens.csv"), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+}
+
+func ensureServiceAccountKey(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "sa.key")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
+}
+
+func startEtcd(dataDir string, st *state) (*embed.Etcd, error) {
+	cfg := embed.NewConfig()
+	cfg.Name = "controlplane"
+	cfg.Dir = filepath.Join(dataDir, "etcd")
+	client := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", st.EtcdClientPort)}
+	peer := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", st.EtcdPeerPort)}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.UnsafeNoFsync = true // test data: speed over durability across power loss
+	cfg.LogLevel = "error"
+	cfg.QuotaBackendBytes = 4 << 30
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+		return e, nil
+	case err := <-e.Err():
+		e.Close()
+		return nil, err
+	case <-time.After(60 * time.Second):
+		e.Close()
+		return nil, errors.New("not ready after 60s")
+	}
+}
+
+// serveControl offers POST /compact: compact etcd at its current revision, physically, so that
+// watches and lists from any earlier resourceVersion are refused with 410 Gone.
+func serveControl(port int, e *embed.Etcd) (func(), error) {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return nil, err
+	}
+	kv := v3client.New(e.Server)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /compact", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := kv.Get(r.Context(), "compact-revision-probe")
+		if err == nil {
+			_, err = kv.Compact(r.Context(), resp.Header.Revision, clientv3.WithCompactPhysical())
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]int64{"revision": resp.Header.Revision})
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close(); _ = kv.Close() }, nil
+}
+
+// watchParent stops this process (as SIGTERM would) when the process that started it dies, so
+// that a test runner killed with SIGKILL leaves no control plane behind.
+func watchParent() {
+	parent := os.Getppid()
+	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
+	go func() {
+		for range time.Tick(time.Second) {
+			if os.Getppid() != parent {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+				return
+			}
+		}
+	}()
+}
+
+func waitReady(ctx context.Context, server, token string) error {
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, // loopback, own cert
+	}
+	var last error = errors.New("no answer yet")
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, server+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Errorf("/readyz answered %d", resp.StatusCode)
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return last
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// servingCA returns the self-signed apiserver.crt, which holds the serving certificate followed
+// by the CA that signed it: together they verify the server.
+func servingCA(certDir string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(certDir, "apiserver.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the API server's certificate: %w", err)
+	}
+	return b, nil
+}
+
+func writeKubeconfig(path, server string, ca []byte, userName, token string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: %q
+  user:
+    token: %s
+contexts:
+- name: local
+  context:
+    cluster: local
+    user: %q
+current-context: local
+`, server, base64.StdEncoding.EncodeToString(ca), userName, token, userName)
+	return os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func fileSafe(name string) string { return unsafeChars.ReplaceAllString(name, "_") }
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func init() {
+	// A parent that goes away closes our stdout and stderr; the API server must still shut down
+	// gracefully rather than die of SIGPIPE on its next log line.
+	signal.Ignore(syscall.SIGPIPE)
+}

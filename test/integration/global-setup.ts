@@ -1,0 +1,30 @@
+// Starts one control plane for the whole integration run and stops it afterwards.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { ControlPlane } from '../support/controlplane.ts';
+import { controllerGroups, controllerUser, nobodyUser } from '../support/users.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    controllerKubeconfig: string;
+    nobodyKubeconfig: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'nic-integration-'));
+  const cp = await ControlPlane.start({
+    dataDir,
+    users: { [controllerUser]: controllerGroups, [nobodyUser]: [] },
+  });
+  project.provide('kubeconfig', cp.kubeconfig);
+  project.provide('controllerKubeconfig', cp.userKubeconfig(controllerUser));
+  project.provide('nobodyKubeconfig', cp.userKubeconfig(nobodyUser));
+  return async () => {
+    await cp.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}
