@@ -1,0 +1,63 @@
+// What a namespace should have: a pure function of the Namespace and the policy configuration.
+import { LEGACY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROFILE_LABEL } from './labels.ts';
+import type { PolicyConfig } from './profiles.ts';
+import type { NamespaceView, NetworkPolicy } from './types.ts';
+
+export type Decision =
+  /** Terminating or excluded: nothing is created, repaired or removed. */
+  | { kind: 'leave'; reason: 'terminating' | 'excluded' }
+  /**
+   * The selector label names no profile (`Strict`, a typo): existing policies are left as they
+   * are, so that a mistyped value never strips a namespace's isolation, and it is reported.
+   */
+  | { kind: 'unknown-profile'; value: string }
+  /** Not selected: our policies, if any, are removed (or orphaned, as configured). */
+  | { kind: 'unselected' }
+  | { kind: 'manage'; profile: string; policies: NetworkPolicy[] };
+
+export function decide(ns: NamespaceView, config: PolicyConfig): Decision {
+  if (ns.terminating) return { kind: 'leave', reason: 'terminating' };
+  if (config.excludedNamespaces.includes(ns.name)) return { kind: 'leave', reason: 'excluded' };
+
+  const value = ns.labels[config.selectorLabel];
+  let profile: string | undefined;
+  if (value !== undefined && value !== '') {
+    if (!Object.hasOwn(config.profiles, value)) return { kind: 'unknown-profile', value };
+    profile = value;
+  } else if (config.legacyAnnotation.enabled && isLegacyDefaultDeny(ns.annotations[LEGACY_ANNOTATION])) {
+    profile = config.legacyAnnotation.profile;
+  }
+  if (profile === undefined) return { kind: 'unselected' };
+  return { kind: 'manage', profile, policies: desiredPolicies(ns.name, profile, config) };
+}
+
+/** The policies a profile puts in a namespace, exactly as the controller applies them. */
+export function desiredPolicies(namespace: string, profile: string, config: PolicyConfig): NetworkPolicy[] {
+  const names = config.profiles[profile];
+  if (!names) throw new Error(`unknown profile ${JSON.stringify(profile)}`);
+  return names.map((name) => {
+    const spec = config.policies[name];
+    if (!spec) throw new Error(`profile ${profile} names policy ${name}, which is not defined`);
+    return {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: {
+        name,
+        namespace,
+        labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PROFILE_LABEL]: profile },
+      },
+      spec: structuredClone(spec),
+    };
+  });
+}
+
+/** {"ingress":{"isolation":"DefaultDeny"}}, the only meaning the beta annotation ever had. */
+function isLegacyDefaultDeny(annotation: string | undefined): boolean {
+  if (!annotation) return false;
+  try {
+    const parsed = JSON.parse(annotation) as { ingress?: { isolation?: unknown } } | null;
+    return parsed?.ingress?.isolation === 'DefaultDeny';
+  } catch {
+    return false;
+  }
+}
