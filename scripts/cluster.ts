@@ -28,5 +28,5 @@ const stop = async () => {
   console.log('control plane stopped');
   process.exit(0);
 };
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

@@ -153,7 +153,7 @@ export class ControlPlane {
     running.add(child);
     this.child = child;
     const tail: string[] = [];
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
       log.write(`${line}\n`);
       tail.push(line);
       if (tail.length > 30) tail.shift();
@@ -166,7 +166,7 @@ export class ControlPlane {
       });
     });
     const ready = new Promise<ReadyLine>((res) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
         if (line.startsWith('{"')) {
           const parsed = JSON.parse(line) as Partial<ReadyLine>;
           if (parsed.ready) res(parsed as ReadyLine);
