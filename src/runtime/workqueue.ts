@@ -39,6 +39,11 @@ export class WorkQueue {
     return this.queue.length;
   }
 
+  /** Keys handed out and not yet done. */
+  get inFlight(): number {
+    return this.processing.size;
+  }
+
   get isShuttingDown(): boolean {
     return this.shuttingDown;
   }

@@ -1,0 +1,157 @@
+// The controller's only door to the API server: JSON requests, paged lists and watch streams over
+// one pooled HTTPS connection set, authenticated from a kubeconfig (or in-cluster) by client-node.
+import type { RequestOptions } from 'node:https';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
+
+/** A refusal or failure from the API server, naming the request and what it said. */
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly method: string;
+  readonly path: string;
+
+  constructor(method: string, path: string, status: number, reason: string, message: string) {
+    super(`${method} ${path}: ${status} ${reason}: ${message}`);
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = reason;
+    this.method = method;
+    this.path = path;
+  }
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface ListResult<T> {
+  items: T[];
+  metadata: { resourceVersion: string; continue?: string };
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptionsExtra {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Loads a kubeconfig file when given, otherwise the in-cluster ServiceAccount configuration. */
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+export class KubeClient {
+  private readonly kc: KubeConfig;
+  private readonly server: string;
+  private agent: Agent | undefined;
+  /** Requests sent, by HTTP method: a client-side count of writes for tests and the benchmark. */
+  readonly sent = new Map<string, number>();
+
+  constructor(kc: KubeConfig) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context');
+    this.kc = kc;
+    this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  /** TLS material once (one connection pool), credentials on every request (tokens rotate). */
+  private async prepare(): Promise<{ agent: Agent; headers: Record<string, string> }> {
+    const opts: RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(opts);
+    this.agent ??= new Agent({
+      connect: {
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        servername: opts.servername,
+        ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+      },
+      keepAliveTimeout: 30_000,
+      connections: 32,
+    });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (typeof v === 'string') headers[k] = v;
+    }
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return { agent: this.agent, headers };
+  }
+
+  private url(path: string, query: Query = {}): string {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url.toString();
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptionsExtra = {}): Promise<T> {
+    const { agent, headers } = await this.prepare();
+    this.sent.set(method, (this.sent.get(method) ?? 0) + 1);
+    headers.Accept = 'application/json';
+    if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
+    const res = await fetch(this.url(path, options.query), {
+      method,
+      headers,
+      dispatcher: agent,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal ?? AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw apiError(method, path, res.status, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Every page of a list, with the resourceVersion to watch from. */
+  async list<T>(path: string, query: Query = {}): Promise<ListResult<T>> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.request<ListResult<T>>('GET', path, {
+        query: { ...query, limit: 500, continue: cont },
+      });
+      items.push(...page.items);
+      resourceVersion = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return { items, metadata: { resourceVersion } };
+  }
+
+  /** The events of one watch request until the server closes it or `signal` aborts it. */
+  async *watch<T>(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+    const { agent, headers } = await this.prepare();
+    this.sent.set('WATCH', (this.sent.get('WATCH') ?? 0) + 1);
+    const res = await fetch(this.url(path, { ...query, watch: true }), {
+      headers,
+      dispatcher: agent,
+      signal,
+    });
+    if (!res.ok || !res.body) throw apiError('WATCH', path, res.status, await res.text());
+    const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line) yield JSON.parse(line) as WatchEvent<T>;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent?.close() ?? Promise.resolve();
+  }
+}
+
+function apiError(method: string, path: string, status: number, body: string): KubeApiError {
+  try {
+    const parsed = JSON.parse(body) as { reason?: string; message?: string };
+    return new KubeApiError(method, path, status, parsed.reason ?? 'Unknown', parsed.message ?? body);
+  } catch {
+    return new KubeApiError(method, path, status, 'Unknown', body.slice(0, 200));
+  }
+}

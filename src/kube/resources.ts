@@ -1,0 +1,100 @@
+// Paths and list/watch sources for the resources the controller reads, and its writes to them.
+import type { ListWatch, StreamEvent } from '../runtime/informer.ts';
+import type { KubeClient } from './client.ts';
+import { KubeApiError } from './client.ts';
+
+export interface NamespaceObject {
+  metadata: {
+    name: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+    managedFields?: unknown;
+  };
+  status?: { phase?: string };
+}
+
+export const NAMESPACES = '/api/v1/namespaces';
+export const NETWORK_POLICIES = '/apis/networking.k8s.io/v1/networkpolicies';
+export const networkPolicyPath = (namespace: string, name: string) =>
+  `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies/${name}`;
+
+/** List and watch `path` (optionally by label selector) with bookmarks, in windows of 5-10 minutes. */
+export function listWatch<T>(client: KubeClient, path: string, labelSelector?: string): ListWatch<T> {
+  return {
+    async list() {
+      const res = await client.list<T>(path, { labelSelector });
+      return { items: res.items, resourceVersion: res.metadata.resourceVersion };
+    },
+    watch(resourceVersion, signal) {
+      return client.watch<T>(
+        path,
+        {
+          labelSelector,
+          resourceVersion,
+          allowWatchBookmarks: true,
+          // Spread reconnections like client-go does, rather than all at once.
+          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+        },
+        signal,
+      ) as AsyncIterable<StreamEvent<T>>;
+    },
+  };
+}
+
+export interface WriteOptions {
+  fieldManager: string;
+  dryRun: boolean;
+}
+
+/** Server-side apply with force: we own the fields we set, whoever set them before. */
+export function applyNetworkPolicy<T extends { metadata: { name: string; namespace: string } }>(
+  client: KubeClient,
+  policy: T,
+  options: WriteOptions,
+): Promise<T> {
+  return client.request<T>('PATCH', networkPolicyPath(policy.metadata.namespace, policy.metadata.name), {
+    query: { fieldManager: options.fieldManager, force: true, dryRun: options.dryRun ? 'All' : undefined },
+    body: policy,
+    contentType: 'application/apply-patch+yaml',
+  });
+}
+
+/**
+ * Deletes a policy if it is still the version we looked at (a precondition on its
+ * resourceVersion), so a policy re-created meanwhile is never removed by mistake. Gone is fine.
+ */
+export async function deleteNetworkPolicy(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  resourceVersion: string | undefined,
+  options: WriteOptions,
+): Promise<void> {
+  try {
+    await client.request('DELETE', networkPolicyPath(namespace, name), {
+      query: { dryRun: options.dryRun ? 'All' : undefined },
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion } },
+    });
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return;
+    throw err;
+  }
+}
+
+/** Removes the given labels with a JSON merge patch (orphaning a policy). */
+export async function removeLabels(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  keys: string[],
+  options: WriteOptions,
+): Promise<void> {
+  await client.request('PATCH', networkPolicyPath(namespace, name), {
+    query: { fieldManager: options.fieldManager, dryRun: options.dryRun ? 'All' : undefined },
+    body: { metadata: { labels: Object.fromEntries(keys.map((k) => [k, null])) } },
+    contentType: 'application/merge-patch+json',
+  });
+}

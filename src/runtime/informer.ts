@@ -1,0 +1,262 @@
+// An informer that cannot die quietly: list, then watch with bookmarks; any error restarts it with
+// jittered exponential backoff, 410 Gone re-lists, a watchdog ends a stream that falls silent.
+// It keeps a cache (without managedFields) and tells handlers what changed.
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  resourceVersion?: string;
+  managedFields?: unknown;
+}
+
+export interface KubeObject {
+  metadata: ObjectMeta;
+}
+
+export interface StreamEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T | { code?: number; reason?: string; message?: string; metadata?: { resourceVersion?: string } };
+}
+
+/** Where the informer lists and watches from; the kube adapter provides it. */
+export interface ListWatch<T> {
+  list(): Promise<{ items: T[]; resourceVersion: string }>;
+  watch(resourceVersion: string, signal: AbortSignal): AsyncIterable<StreamEvent<T>>;
+}
+
+export interface Handlers<T> {
+  add?(obj: T): void;
+  update?(old: T, obj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerHooks {
+  /** A list succeeded (after start, a 410, or a restart). */
+  listed?(count: number): void;
+  /** A watch ended by an error and will be retried after `delayMs`. */
+  restarted?(reason: string, error: unknown, delayMs: number): void;
+  /** A handler threw; the informer goes on. */
+  handlerFailed?(error: unknown): void;
+}
+
+export interface InformerOptions {
+  /** Abort a watch that has sent nothing (not even a bookmark) for this long, and start again. */
+  silenceTimeoutMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export const defaultInformerOptions: InformerOptions = {
+  silenceTimeoutMs: 90_000,
+  backoffBaseMs: 200,
+  backoffMaxMs: 30_000,
+};
+
+class Gone extends Error {}
+
+function isGone(err: unknown): boolean {
+  return (
+    err instanceof Gone || (typeof err === 'object' && err !== null && 'status' in err && err.status === 410)
+  );
+}
+
+export class Informer<T extends KubeObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly source: ListWatch<T>;
+  private readonly handlers: Handlers<T>[] = [];
+  private readonly hooks: InformerHooks;
+  private readonly options: InformerOptions;
+  private synced = false;
+  private stopped = false;
+  private current: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  private syncWaiters: (() => void)[] = [];
+  private sleepCancel: (() => void) | undefined;
+
+  constructor(source: ListWatch<T>, options: Partial<InformerOptions> = {}, hooks: InformerHooks = {}) {
+    this.source = source;
+    this.options = { ...defaultInformerOptions, ...options };
+    this.hooks = hooks;
+  }
+
+  static key(meta: ObjectMeta): string {
+    return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
+  }
+
+  addHandlers(h: Handlers<T>): void {
+    this.handlers.push(h);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves once the first list has filled the cache. */
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current?.abort();
+    this.sleepCancel?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    let resourceVersion: string | undefined;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (resourceVersion === undefined) resourceVersion = await this.relist();
+        resourceVersion = await this.watchOnce(resourceVersion, () => (failures = 0));
+      } catch (err) {
+        if (this.stopped) break;
+        if (isGone(err)) {
+          // Expired resourceVersion: start from a fresh list at once, as client-go does.
+          resourceVersion = undefined;
+          this.hooks.restarted?.('expired', err, 0);
+          continue;
+        }
+        const delay = this.backoff(failures++);
+        this.hooks.restarted?.(err instanceof SilentStream ? 'silent' : 'error', err, delay);
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /** Lists everything, replaces the cache and tells handlers the difference. */
+  private async relist(): Promise<string> {
+    const { items, resourceVersion } = await this.source.list();
+    const seen = new Set<string>();
+    for (const item of items) {
+      seen.add(Informer.key(item.metadata));
+      this.upsert(item);
+    }
+    for (const [key, old] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.notify((h) => h.delete?.(old));
+      }
+    }
+    this.hooks.listed?.(items.length);
+    if (!this.synced) {
+      this.synced = true;
+      for (const resolve of this.syncWaiters.splice(0)) resolve();
+    }
+    return resourceVersion;
+  }
+
+  /** One watch request; returns the resourceVersion to continue from when the server ends it. */
+  private async watchOnce(from: string, healthy: () => void): Promise<string> {
+    const abort = new AbortController();
+    this.current = abort;
+    let silent = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent = true;
+        abort.abort();
+      }, this.options.silenceTimeoutMs);
+      timer.unref();
+    };
+    let resourceVersion = from;
+    try {
+      arm();
+      for await (const event of this.source.watch(from, abort.signal)) {
+        arm();
+        healthy();
+        if (event.type === 'ERROR') {
+          const status = event.object as { code?: number; message?: string };
+          if (status.code === 410) throw new Gone(status.message ?? 'resourceVersion expired');
+          throw new Error(`watch error ${status.code}: ${status.message}`);
+        }
+        const obj = event.object as T;
+        resourceVersion = obj.metadata.resourceVersion ?? resourceVersion;
+        if (event.type === 'BOOKMARK') continue;
+        if (event.type === 'DELETED') {
+          const key = Informer.key(obj.metadata);
+          const old = this.cache.get(key) ?? strip(obj);
+          this.cache.delete(key);
+          this.notify((h) => h.delete?.(old));
+        } else {
+          this.upsert(obj);
+        }
+      }
+      if (silent) throw new SilentStream(this.options.silenceTimeoutMs);
+      return resourceVersion;
+    } catch (err) {
+      if (silent) throw new SilentStream(this.options.silenceTimeoutMs);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.current = undefined;
+    }
+  }
+
+  private upsert(obj: T): void {
+    const stripped = strip(obj);
+    const key = Informer.key(stripped.metadata);
+    const old = this.cache.get(key);
+    this.cache.set(key, stripped);
+    if (!old) this.notify((h) => h.add?.(stripped));
+    else if (old.metadata.resourceVersion !== stripped.metadata.resourceVersion) {
+      this.notify((h) => h.update?.(old, stripped));
+    }
+  }
+
+  private notify(call: (h: Handlers<T>) => void): void {
+    for (const h of this.handlers) {
+      try {
+        call(h);
+      } catch (err) {
+        this.hooks.handlerFailed?.(err);
+      }
+    }
+  }
+
+  /** Full jitter: a random delay up to base·2^n, capped. */
+  private backoff(failures: number): number {
+    const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** failures);
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.sleepCancel = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+/** The watchdog fired: the stream sent nothing for too long. */
+export class SilentStream extends Error {
+  constructor(ms: number) {
+    super(`watch stream silent for ${ms} ms; restarting it`);
+    this.name = 'SilentStream';
+  }
+}
+
+function strip<T extends KubeObject>(obj: T): T {
+  if (obj.metadata.managedFields === undefined) return obj;
+  const metadata = { ...obj.metadata };
+  delete metadata.managedFields;
+  return { ...obj, metadata };
+}

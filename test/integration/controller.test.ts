@@ -1,0 +1,226 @@
+// The controller against the real API server: create, repair, clean up, take over, write nothing
+// when nothing changed, and keep serving the others when one namespace is refused.
+import { isDeepStrictEqual } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { desiredPolicies } from '../../src/policy/desired.ts';
+import type { NetworkPolicy } from '../../src/policy/types.ts';
+import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
+import { startTestController } from '../support/controller.ts';
+import { clients, statusOf, uniqueName } from '../support/kube.ts';
+import { eventually } from '../support/wait.ts';
+
+const kubeconfig = inject('kubeconfig');
+const admin = clients(kubeconfig);
+// NetworkPolicies are read and written in their wire form (client-node's models rename `from`).
+const raw = new KubeClient(loadKubeConfig(kubeconfig));
+type Policy = NetworkPolicy & { metadata: { resourceVersion: string; generation: number } };
+const npPath = (ns: string) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`;
+const createPolicy = (ns: string, body: unknown) => raw.request<Policy>('POST', npPath(ns), { body });
+const STRICT = ['allow-dns', 'allow-same-namespace', 'default-deny-all'];
+let ctl: Awaited<ReturnType<typeof startTestController>>;
+
+beforeAll(async () => {
+  ctl = await startTestController(kubeconfig);
+});
+afterAll(async () => {
+  await ctl?.stop();
+  await raw.close();
+});
+
+async function namespace(labels: Record<string, string> = {}): Promise<string> {
+  const name = uniqueName('it-ctl');
+  await admin.core.createNamespace({ body: { metadata: { name, labels } } });
+  return name;
+}
+
+async function setLabel(name: string, value: string | null) {
+  await admin.core.patchNamespace(
+    { name, body: { metadata: { labels: { isolation: value } } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+}
+
+async function policies(namespace: string): Promise<Policy[]> {
+  const list = await raw.list<Policy>(npPath(namespace));
+  return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+}
+
+const names = (ps: Policy[]) => ps.map((p) => p.metadata.name);
+
+/** Waits until the namespace holds exactly the strict policies with the desired specs and labels. */
+async function converged(namespace: string) {
+  const want = desiredPolicies(namespace, 'strict', defaultPolicyConfig);
+  return eventually(async () => {
+    const have = await policies(namespace);
+    const managed = have.filter((p) => p.metadata.labels?.['app.kubernetes.io/managed-by']);
+    if (names(managed).join() !== STRICT.join()) return false;
+    for (const w of want) {
+      const h = managed.find((p) => p.metadata.name === w.metadata.name)!;
+      if (!isDeepStrictEqual(h.spec, w.spec)) return false;
+      if (h.metadata.labels?.['namespace-isolation-controller/profile'] !== 'strict') return false;
+    }
+    return have;
+  }, `the strict policies in ${namespace}`);
+}
+
+describe('namespace isolation controller', () => {
+  it('gives a namespace labelled isolation=strict exactly the three strict policies, in 3 writes', async () => {
+    const before = ctl.writes().patch;
+    const ns = await namespace({ isolation: 'strict' });
+    const have = await converged(ns);
+    expect(names(have)).toEqual(STRICT);
+    await ctl.idle();
+    expect(ctl.writes().patch - before).toBe(3);
+  });
+
+  it('repairs a deleted policy, an edited spec and stripped labels', async () => {
+    const ns = await namespace({ isolation: 'strict' });
+    await converged(ns);
+
+    await admin.net.deleteNamespacedNetworkPolicy({ name: 'allow-dns', namespace: ns });
+    await converged(ns);
+
+    await admin.net.patchNamespacedNetworkPolicy(
+      { name: 'default-deny-all', namespace: ns, body: { spec: { policyTypes: ['Ingress'] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await converged(ns);
+
+    await admin.net.patchNamespacedNetworkPolicy(
+      {
+        name: 'allow-same-namespace',
+        namespace: ns,
+        body: { metadata: { labels: { 'app.kubernetes.io/managed-by': null } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await converged(ns);
+  });
+
+  it('removes its policies when the label goes, puts them back when it returns, and never touches tenant policies', async () => {
+    const ns = await namespace();
+    const tenant = await createPolicy(ns, {
+      metadata: { name: 'tenant-allow-web', namespace: ns },
+      spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ podSelector: {} }] }] },
+    });
+    await setLabel(ns, 'strict');
+    expect(names(await converged(ns))).toEqual([...STRICT, 'tenant-allow-web'].sort());
+
+    await setLabel(ns, null);
+    await eventually(
+      async () => names(await policies(ns)).join() === 'tenant-allow-web',
+      'the strict policies to go',
+    );
+
+    await setLabel(ns, 'strict');
+    await converged(ns);
+    const after = (await policies(ns)).find((p) => p.metadata.name === 'tenant-allow-web');
+    expect(after?.metadata.resourceVersion).toBe(tenant.metadata.resourceVersion);
+  });
+
+  it('writes nothing when restarted with everything in sync, including a namespace made in sync while it was down', async () => {
+    await ctl.stop();
+    const ns = await namespace({ isolation: 'strict' });
+    for (const p of desiredPolicies(ns, 'strict', defaultPolicyConfig)) await createPolicy(ns, p);
+    ctl = await startTestController(kubeconfig);
+    expect(ctl.running.queue.length).toBeGreaterThan(0); // every namespace is looked at after the list
+    await ctl.idle();
+    expect(ctl.writes()).toEqual({ patch: 0, delete: 0, post: 0 });
+  });
+
+  it('takes over matching policies created without its label with one write each and no change of content', async () => {
+    const ns = await namespace();
+    for (const p of desiredPolicies(ns, 'strict', defaultPolicyConfig)) {
+      await createPolicy(ns, { metadata: { name: p.metadata.name, namespace: ns }, spec: p.spec });
+    }
+    const generations = (await policies(ns)).map((p) => p.metadata.generation);
+    const before = ctl.writes().patch;
+    await setLabel(ns, 'strict');
+    const have = await converged(ns);
+    await ctl.idle();
+    expect(ctl.writes().patch - before).toBe(3);
+    expect(have.map((p) => p.metadata.generation)).toEqual(generations);
+  });
+
+  it('leaves a namespace with an unknown profile value alone', async () => {
+    const ns = await namespace({ isolation: 'Strict' });
+    await eventually(() => ctl.running.namespaces.get(ns), 'the namespace in the cache');
+    await ctl.idle();
+    expect(await policies(ns)).toEqual([]);
+  });
+
+  it('converges 200 namespaces labelled at once', async () => {
+    const created = await Promise.all(Array.from({ length: 200 }, () => namespace({ isolation: 'strict' })));
+    await eventually(
+      () =>
+        created.every((ns) => STRICT.every((p) => ctl.running.policies.get(`${ns}/${p}`))) ? true : undefined,
+      'all 600 policies',
+      120_000,
+    );
+    for (const ns of created.slice(0, 5)) await converged(ns);
+  });
+
+  it('keeps serving other namespaces while one namespace refuses its policies', async () => {
+    const refused = await namespace();
+    await admin.kc.makeApiClient(k8s.AdmissionregistrationV1Api).createValidatingAdmissionPolicy({
+      body: {
+        metadata: { name: `refuse-${refused}` },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {
+            resourceRules: [
+              {
+                apiGroups: ['networking.k8s.io'],
+                apiVersions: ['v1'],
+                operations: ['CREATE', 'UPDATE'],
+                resources: ['networkpolicies'],
+              },
+            ],
+          },
+          validations: [{ expression: 'false', message: 'NetworkPolicies are frozen here' }],
+        },
+      },
+    });
+    await admin.kc.makeApiClient(k8s.AdmissionregistrationV1Api).createValidatingAdmissionPolicyBinding({
+      body: {
+        metadata: { name: `refuse-${refused}` },
+        spec: {
+          policyName: `refuse-${refused}`,
+          validationActions: ['Deny'],
+          matchResources: {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': refused } },
+          },
+        },
+      },
+    });
+    // The admission policy takes effect asynchronously; wait until it refuses a write.
+    await eventually(
+      async () =>
+        (await statusOf(
+          admin.net.createNamespacedNetworkPolicy({
+            namespace: refused,
+            body: { metadata: { name: 'probe' }, spec: { podSelector: {} } },
+          }),
+        )) === 422,
+      'the admission policy to refuse writes',
+    );
+
+    await setLabel(refused, 'strict');
+    const others = await Promise.all([
+      namespace({ isolation: 'strict' }),
+      namespace({ isolation: 'strict' }),
+    ]);
+    for (const ns of others) await converged(ns);
+    await eventually(() => ctl.running.queue.retries(refused) >= 2, 'the refused namespace to be retried');
+    expect(names(await policies(refused)).filter((n) => STRICT.includes(n))).toEqual([]);
+    const events = await raw.list<{ reason: string; type: string; note: string }>(
+      `/apis/events.k8s.io/v1/namespaces/${refused}/events`,
+    );
+    expect(events.items.find((e) => e.reason === 'ApplyFailed')).toMatchObject({
+      type: 'Warning',
+      note: expect.stringContaining('NetworkPolicies are frozen here') as string,
+    });
+  });
+});

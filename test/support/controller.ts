@@ -1,0 +1,41 @@
+// Runs the controller in the test process against the local control plane, counting its requests.
+import { pino } from 'pino';
+import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { type RunSettings, runController } from '../../src/controller/manager.ts';
+import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
+import { eventually } from './wait.ts';
+
+export const testSettings: RunSettings = {
+  policy: defaultPolicyConfig,
+  optOut: 'delete',
+  dryRun: false,
+  concurrency: 4,
+  resyncPeriodMs: 10 * 60_000,
+  backoff: { baseMs: 5, maxMs: 5_000 },
+  rateLimit: { qps: 50, burst: 300 },
+  drainTimeoutMs: 10_000,
+};
+
+export async function startTestController(kubeconfig: string, overrides: Partial<RunSettings> = {}) {
+  const client = new KubeClient(loadKubeConfig(kubeconfig));
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const running = runController(client, { ...testSettings, ...overrides }, log);
+  await running.synced;
+  const count = (method: string) => client.sent.get(method) ?? 0;
+  return {
+    client,
+    running,
+    /** Writes sent so far (server-side apply and merge patches, deletes, event creations). */
+    writes: () => ({ patch: count('PATCH'), delete: count('DELETE'), post: count('POST') }),
+    /** Waits until nothing is queued or being reconciled. */
+    idle: () =>
+      eventually(
+        () => running.queue.length === 0 && running.queue.inFlight === 0,
+        'the controller to be idle',
+      ),
+    async stop() {
+      await running.stop();
+      await client.close();
+    },
+  };
+}
