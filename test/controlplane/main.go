@@ -92,16 +92,18 @@ func main() {
 
 func run() error {
 	var (
-		dataDir        string
-		users          userFlags
-		apiserverArgs  stringFlags
-		readyTimeout   time.Duration
-		exitWithParent bool
+		dataDir         string
+		users           userFlags
+		apiserverArgs   stringFlags
+		readyTimeout    time.Duration
+		shutdownTimeout time.Duration
+		exitWithParent  bool
 	)
 	flag.StringVar(&dataDir, "data-dir", "", "folder for etcd data, certificates, tokens and kubeconfigs (required; reused on restart)")
 	flag.Var(&users, "user", "extra token user NAME=GROUP1,GROUP2 (repeatable); a kubeconfig is written for each")
 	flag.Var(&apiserverArgs, "apiserver-arg", "extra kube-apiserver flag such as --watch-cache=false (repeatable)")
 	flag.DurationVar(&readyTimeout, "ready-timeout", 3*time.Minute, "how long to wait for the API server to become ready")
+	flag.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "after SIGTERM, how long the API server may take to stop before etcd is closed anyway")
 	flag.BoolVar(&exitWithParent, "exit-with-parent", false, "stop when the process that started this one dies")
 	flag.Parse()
 	if dataDir == "" {
@@ -164,7 +166,12 @@ func run() error {
 	}
 	args = append(args, apiserverArgs...)
 
-	cmd := app.NewAPIServerCommand() // installs the SIGTERM/SIGINT handler that stops it gracefully
+	// The API server's own handler (installed by NewAPIServerCommand) starts its graceful stop; this
+	// one bounds it: with clients still connected, Run may not return for a long time, and what
+	// must survive a stop is etcd's data, which is closed cleanly either way.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	cmd := app.NewAPIServerCommand()
 	cmd.SetArgs(args)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Execute() }()
@@ -183,6 +190,8 @@ func run() error {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	case err := <-etcd.Err():
 		return fmt.Errorf("etcd: %w", err)
+	case <-signals:
+		return errors.New("stopped by a signal before the API server was ready")
 	case err := <-ready:
 		if err != nil {
 			return fmt.Errorf("kube-apiserver not ready after %s: %w", readyTimeout, err)
@@ -218,10 +227,22 @@ func run() error {
 	fmt.Println(string(line))
 
 	select {
-	case err := <-done: // returns after SIGTERM/SIGINT once the server has shut down
+	case err := <-done:
 		return err
 	case err := <-etcd.Err():
 		return fmt.Errorf("etcd: %w", err)
+	case <-signals:
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(shutdownTimeout):
+			// Its etcd clients are still connected, so a graceful etcd close would wait for them
+			// too: stop etcd's raft loop and backend (committed data is kept) and leave.
+			fmt.Fprintf(os.Stderr, "controlplane: kube-apiserver still stopping after %s; stopping etcd and exiting\n", shutdownTimeout)
+			etcd.Server.HardStop()
+			os.Exit(0)
+			return nil
+		}
 	}
 }
 
