@@ -18,13 +18,24 @@ export const testSettings: RunSettings = {
 
 export async function startTestController(kubeconfig: string, overrides: Partial<RunSettings> = {}) {
   const client = new KubeClient(loadKubeConfig(kubeconfig));
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // Log lines are kept so that tests can assert what an operator would read.
+  const logs: Record<string, unknown>[] = [];
+  const log = pino(
+    { level: 'debug' },
+    {
+      write(line: string) {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+        if (process.env.TEST_LOG) process.stderr.write(line);
+      },
+    },
+  );
   const running = runController(client, { ...testSettings, ...overrides }, log);
   await running.synced;
   const count = (method: string) => client.sent.get(method) ?? 0;
   return {
     client,
     running,
+    logs,
     /** Writes sent so far (server-side apply and merge patches, deletes, event creations). */
     writes: () => ({ patch: count('PATCH'), delete: count('DELETE'), post: count('POST') }),
     /** Waits until nothing is queued or being reconciled. */
