@@ -136,9 +136,17 @@ export class KubeClient {
       signal,
     });
     if (!res.ok || !res.body) throw apiError('WATCH', path, res.status, await res.text());
-    const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line) yield JSON.parse(line) as WatchEvent<T>;
+    const body = Readable.fromWeb(res.body);
+    const lines = createInterface({ input: body, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (line) yield JSON.parse(line) as WatchEvent<T>;
+      }
+    } finally {
+      // Whoever stops reading (or aborts) ends the stream; a late abort error has nowhere to go.
+      lines.close();
+      body.on('error', () => undefined);
+      body.destroy();
     }
   }
 

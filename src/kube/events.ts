@@ -17,6 +17,9 @@ export interface EventRecorderOptions {
 
 const SERIES_WINDOW_MS = 10 * 60_000;
 
+/** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
 interface Recorded {
   name: string;
   count: number;
@@ -47,8 +50,8 @@ export class EventRecorder {
           'PATCH',
           `/apis/events.k8s.io/v1/namespaces/${ns.name}/events/${seen.name}`,
           {
-            query: { dryRun },
-            body: { series: { count: seen.count, lastObservedTime: new Date(now).toISOString() } },
+            query: { dryRun, fieldManager: this.options.controller },
+            body: { series: { count: seen.count, lastObservedTime: microTime(now) } },
             contentType: 'application/merge-patch+json',
           },
         );
@@ -56,12 +59,12 @@ export class EventRecorder {
       }
       const name = `${ns.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`;
       await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`, {
-        query: { dryRun },
+        query: { dryRun, fieldManager: this.options.controller },
         body: {
           apiVersion: 'events.k8s.io/v1',
           kind: 'Event',
           metadata: { name, namespace: ns.name },
-          eventTime: new Date(now).toISOString().replace('Z', '000Z'),
+          eventTime: microTime(now),
           reportingController: this.options.controller,
           reportingInstance: this.options.instance,
           action,

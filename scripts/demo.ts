@@ -1,0 +1,161 @@
+// `npm run demo`: a local control plane, the controller (src/main.ts) against it, and the story:
+// label a namespace, see its policies appear, break them, see each repaired (with the measured
+// repair time), remove the label, see the cleanup; then stop everything.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PinoPretty } from 'pino-pretty';
+import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
+import { networkPolicyPath } from '../src/kube/resources.ts';
+import { ControlPlane, MissingGoError, repoRoot } from '../test/support/controlplane.ts';
+
+const say = (text: string) => process.stdout.write(`\n\x1b[1m▶ ${text}\x1b[0m\n`);
+type Policy = { metadata: { name: string; labels?: Record<string, string> } };
+
+const dataDir = await mkdtemp(join(tmpdir(), 'nic-demo-'));
+let cp: ControlPlane;
+try {
+  say('starting a local control plane (etcd + kube-apiserver)');
+  cp = await ControlPlane.start({ dataDir });
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(err instanceof MissingGoError ? 3 : 1);
+}
+const admin = new KubeClient(loadKubeConfig(cp.kubeconfig));
+
+say('starting the controller');
+const controller = spawn(
+  join(repoRoot, 'node_modules', '.bin', 'node'),
+  [join(repoRoot, 'src', 'main.ts'), '--kubeconfig', cp.kubeconfig],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
+controller.stdout.pipe(
+  PinoPretty({
+    colorize: true,
+    singleLine: true,
+    ignore: 'pid,hostname,reconcileID',
+    translateTime: 'HH:MM:ss.l',
+  }),
+);
+
+let failed = false;
+try {
+  await demo();
+} catch (err) {
+  failed = true;
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+} finally {
+  say('stopping the controller and the control plane');
+  controller.kill('SIGTERM');
+  await new Promise((resolve) => controller.once('exit', resolve));
+  await admin.close();
+  await cp.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
+
+async function demo() {
+  for (const name of ['team-a', 'team-b', 'team-c']) {
+    await admin.request('POST', '/api/v1/namespaces', { body: { metadata: { name } } });
+  }
+  say('created namespaces team-a, team-b, team-c; labelling team-a isolation=strict');
+  const started = performance.now();
+  await label('team-a', 'strict');
+  await until(async () => (await policies('team-a')).length === 3, 'three policies in team-a');
+  say(`team-a has its policies after ${ms(performance.now() - started)}:`);
+  for (const p of await policies('team-a')) {
+    console.log(
+      `   ${p.metadata.name.padEnd(22)} profile=${p.metadata.labels?.['namespace-isolation-controller/profile']}`,
+    );
+  }
+  console.log(
+    `   team-b: ${(await policies('team-b')).length} policies, team-c: ${(await policies('team-c')).length}`,
+  );
+
+  say('deleting allow-dns in team-a');
+  console.log(
+    `   repaired in ${ms(await timeRepair('allow-dns', () => admin.request('DELETE', path('allow-dns'))))}`,
+  );
+
+  say('editing default-deny-all in team-a to deny only ingress');
+  const edit = () =>
+    admin.request('PATCH', path('default-deny-all'), {
+      body: { spec: { policyTypes: ['Ingress'] } },
+      contentType: 'application/merge-patch+json',
+    });
+  console.log(`   repaired in ${ms(await timeRepair('default-deny-all', edit))}`);
+
+  say('removing the isolation label from team-a');
+  await label('team-a', null);
+  await until(async () => (await policies('team-a')).length === 0, 'the policies to be removed');
+  console.log('   team-a has no managed policies left');
+}
+
+function path(name: string) {
+  return networkPolicyPath('team-a', name);
+}
+
+async function label(ns: string, value: string | null) {
+  await admin.request('PATCH', `/api/v1/namespaces/${ns}`, {
+    body: { metadata: { labels: { isolation: value } } },
+    contentType: 'application/merge-patch+json',
+  });
+}
+
+async function policies(ns: string): Promise<Policy[]> {
+  return (
+    await admin.list<Policy>(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, {
+      labelSelector: 'app.kubernetes.io/managed-by=namespace-isolation-controller',
+    })
+  ).items;
+}
+
+/**
+ * From the drift (its acknowledgement or its watch event, whichever this process sees last) to
+ * the watch event of the restored policy.
+ */
+async function timeRepair(name: string, drift: () => Promise<unknown>): Promise<number> {
+  const list = await admin.list<Policy>(`/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies`);
+  const abort = new AbortController();
+  let driftSeen = 0;
+  const repaired = (async () => {
+    const events = admin.watch<Policy>(
+      '/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies',
+      { resourceVersion: list.metadata.resourceVersion, fieldSelector: `metadata.name=${name}` },
+      abort.signal,
+    );
+    for await (const e of events) {
+      if (!driftSeen)
+        driftSeen = performance.now(); // the drift itself
+      else if (e.type === 'ADDED' || e.type === 'MODIFIED') return performance.now();
+    }
+    throw new Error(`watch on ${name} ended before the repair`);
+  })();
+  await drift();
+  const acknowledged = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const at = await Promise.race([
+    repaired,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${name} not repaired in 30 s`)), 30_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  abort.abort();
+  return at - Math.max(acknowledged, driftSeen);
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function ms(n: number): string {
+  return `${n.toFixed(1)} ms`;
+}
