@@ -1,6 +1,7 @@
 // `npm run demo`: a local control plane, the controller (src/main.ts) against it, and the story:
 // label a namespace, see its policies appear, break them, see each repaired (with the measured
-// repair time), remove the label, see the cleanup; then stop everything.
+// repair time), remove the label, see the cleanup; then stop everything. `--repairs N` adds N
+// timed deletions and prints the median repair time.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,20 @@ async function demo() {
       contentType: 'application/merge-patch+json',
     });
   console.log(`   repaired in ${ms(await timeRepair('default-deny-all', edit))}`);
+
+  const repairs = Number(process.argv[process.argv.indexOf('--repairs') + 1] ?? 0) || 0;
+  if (process.argv.includes('--repairs') && repairs > 0) {
+    say(`deleting a policy of team-a ${repairs} times, one after another`);
+    const times: number[] = [];
+    const strict = ['default-deny-all', 'allow-dns', 'allow-same-namespace'];
+    for (let i = 0; i < repairs; i++) {
+      const name = strict[i % strict.length]!;
+      times.push(await timeRepair(name, () => admin.request('DELETE', path(name))));
+    }
+    times.sort((a, b) => a - b);
+    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+    console.log(`   repair time: median ${ms(at(0.5))}, p90 ${ms(at(0.9))}, max ${ms(times.at(-1)!)}`);
+  }
 
   say('removing the isolation label from team-a');
   await label('team-a', null);
