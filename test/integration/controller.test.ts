@@ -130,6 +130,25 @@ describe('namespace isolation controller', () => {
     expect(ctl.writes()).toEqual({ patch: 0, delete: 0, post: 0 });
   });
 
+  it('orphans instead of deleting when configured: the policies stay, without its labels', async () => {
+    await ctl.stop();
+    ctl = await startTestController(kubeconfig, { optOut: 'orphan' });
+    try {
+      const ns = await namespace({ isolation: 'strict' });
+      await converged(ns);
+      await setLabel(ns, null);
+      const left = await eventually(async () => {
+        const have = await policies(ns);
+        return have.every((p) => !p.metadata.labels?.['app.kubernetes.io/managed-by']) && have;
+      }, 'the policies to lose their labels');
+      expect(names(left)).toEqual(STRICT);
+      expect(left.every((p) => !p.metadata.labels?.['namespace-isolation-controller/profile'])).toBe(true);
+    } finally {
+      await ctl.stop();
+      ctl = await startTestController(kubeconfig);
+    }
+  });
+
   it('takes over matching policies created without its label with one write each and no change of content', async () => {
     const ns = await namespace();
     for (const p of desiredPolicies(ns, 'strict', defaultPolicyConfig)) {

@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Informer, type ListWatch, type StreamEvent } from './informer.ts';
+
+interface Obj {
+  metadata: { name: string; resourceVersion: string; managedFields?: unknown };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const obj = (name: string, rv: string): Obj => ({
+  metadata: { name, resourceVersion: rv, managedFields: [{}] },
+});
+
+/** A scripted source: each watch() call plays the next script; a script may hang until aborted. */
+function source(items: Obj[], scripts: ((signal: AbortSignal) => AsyncIterable<StreamEvent<Obj>>)[]) {
+  const calls = { list: 0, watch: [] as string[] };
+  const lw: ListWatch<Obj> = {
+    list() {
+      calls.list++;
+      return Promise.resolve({ items, resourceVersion: '10' });
+    },
+    watch(rv, signal) {
+      calls.watch.push(rv);
+      const script = scripts.shift() ?? hang;
+      return script(signal);
+    },
+  };
+  return { lw, calls };
+}
+
+/** One turn of the event loop, as a network read would take. */
+const tick = () => Promise.resolve();
+
+async function* hang(signal: AbortSignal): AsyncIterable<StreamEvent<Obj>> {
+  await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+  yield* [];
+}
+
+describe('Informer', () => {
+  it('lists, syncs, drops managedFields, then follows the watch', async () => {
+    const { lw } = source(
+      [obj('a', '5')],
+      [
+        async function* () {
+          yield { type: 'ADDED', object: obj('b', '11') };
+          yield* hang(new AbortController().signal);
+        },
+      ],
+    );
+    const inf = new Informer(lw);
+    const added: string[] = [];
+    inf.addHandlers({ add: (o) => added.push(o.metadata.name) });
+    inf.start();
+    await inf.waitForSync();
+    expect(inf.hasSynced()).toBe(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(added).toEqual(['a', 'b']);
+    expect(inf.get('a')?.metadata.managedFields).toBeUndefined();
+    void inf.stop();
+  });
+
+  it('aborts a watch that stays silent past the watchdog interval and watches again from where it was', async () => {
+    const { lw, calls } = source([obj('a', '5')], [hang, hang]);
+    const restarts: string[] = [];
+    const inf = new Informer(
+      lw,
+      { silenceTimeoutMs: 1000, backoffBaseMs: 10, backoffMaxMs: 10 },
+      { restarted: (reason) => restarts.push(reason) },
+    );
+    inf.start();
+    await inf.waitForSync();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls.watch).toEqual(['10']);
+    await vi.advanceTimersByTimeAsync(1 + 10);
+    expect(restarts).toEqual(['silent']);
+    expect(calls.watch).toEqual(['10', '10']);
+    expect(calls.list).toBe(1);
+    void inf.stop();
+  });
+
+  it('re-lists at once on 410 Gone and tells handlers about objects deleted meanwhile', async () => {
+    const items = [obj('a', '5'), obj('b', '6')];
+    const { lw, calls } = source(items, [
+      async function* () {
+        await tick();
+        yield { type: 'ERROR', object: { code: 410, message: 'too old' } };
+      },
+    ]);
+    const inf = new Informer(lw);
+    const deleted: string[] = [];
+    inf.addHandlers({ delete: (o) => deleted.push(o.metadata.name) });
+    inf.start();
+    await inf.waitForSync();
+    items.splice(1); // b is deleted while the watch is gone
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.list).toBe(2);
+    expect(deleted).toEqual(['b']);
+    void inf.stop();
+  });
+
+  it('restarts after any error with growing, jittered backoff, and keeps going when a handler throws', async () => {
+    const failing = async function* (): AsyncIterable<StreamEvent<Obj>> {
+      await tick();
+      yield* [];
+      throw new Error('connection reset');
+    };
+    const { lw, calls } = source([obj('a', '5')], [failing, failing, failing]);
+    const delays: number[] = [];
+    const inf = new Informer(
+      lw,
+      { backoffBaseMs: 100, backoffMaxMs: 10_000 },
+      { restarted: (_r, _e, d) => delays.push(d) },
+    );
+    inf.addHandlers({
+      add: () => {
+        throw new Error('handler bug');
+      },
+    });
+    inf.start();
+    await inf.waitForSync();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(calls.watch.length).toBe(4);
+    expect(delays[0]).toBeGreaterThanOrEqual(50);
+    expect(delays[0]).toBeLessThanOrEqual(100);
+    expect(delays[2]).toBeGreaterThanOrEqual(200);
+    expect(delays[2]).toBeLessThanOrEqual(400);
+    void inf.stop();
+  });
+});
