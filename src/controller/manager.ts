@@ -14,7 +14,6 @@ import {
   type ControllerSettings,
   NamespaceController,
   type ObservedPolicy,
-  type ReconcileObserver,
 } from './namespace-controller.ts';
 
 export interface RunSettings extends ControllerSettings {
@@ -36,12 +35,7 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export function runController(
-  client: KubeClient,
-  settings: RunSettings,
-  log: Logger,
-  observer?: ReconcileObserver,
-): RunningController {
+export function runController(client: KubeClient, settings: RunSettings, log: Logger): RunningController {
   const clog = log.child({ controller: CONTROLLER_NAME });
   const informerHooks = (resource: string) => ({
     restarted: (reason: string, error: unknown, delayMs: number) =>
@@ -78,7 +72,6 @@ export function runController(
     events,
     log: clog,
     settings,
-    ...(observer ? { observer } : {}),
   });
   controller.watch(queue);
   const processor = new Processor(queue, controller, settings.concurrency, {

@@ -6,7 +6,7 @@ import type { EventRecorder } from '../kube/events.ts';
 import type { NamespaceObject, WriteOptions } from '../kube/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { applyNetworkPolicy, deleteNetworkPolicy, removeLabels } from '../kube/resources.ts';
-import { type Drift, driftOf } from '../policy/compare.ts';
+import { driftOf } from '../policy/compare.ts';
 import { decide } from '../policy/desired.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../policy/labels.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
@@ -27,12 +27,6 @@ export interface ControllerSettings {
 /** A NetworkPolicy as the API server returns it. */
 export type ObservedPolicy = NetworkPolicy & { metadata: { resourceVersion?: string } };
 
-/** What a reconcile did, for metrics. */
-export interface ReconcileObserver {
-  wrote?(policy: string, operation: 'apply' | 'delete' | 'orphan', drift?: Drift): void;
-  managed?(namespace: string, profile: string | undefined): void;
-}
-
 export class NamespaceController implements Reconciler {
   private readonly byNamespace = new Map<string, Set<string>>();
   private readonly client: KubeClient;
@@ -41,7 +35,6 @@ export class NamespaceController implements Reconciler {
   private readonly events: EventRecorder;
   private readonly log: Logger;
   private readonly settings: ControllerSettings;
-  private readonly observer: ReconcileObserver;
   private readonly write: WriteOptions;
 
   constructor(deps: {
@@ -51,7 +44,6 @@ export class NamespaceController implements Reconciler {
     events: EventRecorder;
     log: Logger;
     settings: ControllerSettings;
-    observer?: ReconcileObserver;
   }) {
     this.client = deps.client;
     this.namespaces = deps.namespaces;
@@ -59,7 +51,6 @@ export class NamespaceController implements Reconciler {
     this.events = deps.events;
     this.log = deps.log;
     this.settings = deps.settings;
-    this.observer = deps.observer ?? {};
     this.write = { fieldManager: FIELD_MANAGER, dryRun: deps.settings.dryRun };
   }
 
@@ -109,7 +100,6 @@ export class NamespaceController implements Reconciler {
     const log = this.log.child({ namespace: name, reconcileID: randomUUID() });
     const ns = this.namespaces.get(name);
     if (!ns) {
-      this.observer.managed?.(name, undefined);
       return undefined; // gone: its policies went with it
     }
     const decision = decide(view(ns), this.settings.policy);
@@ -120,7 +110,6 @@ export class NamespaceController implements Reconciler {
       case 'leave':
         return undefined;
       case 'unknown-profile':
-        this.observer.managed?.(name, undefined);
         log.warn(
           { value: decision.value },
           'namespace label names no known profile; its policies are left as they are',
@@ -134,11 +123,9 @@ export class NamespaceController implements Reconciler {
         );
         return undefined;
       case 'unselected':
-        this.observer.managed?.(name, undefined);
         for (const p of observed.values()) await this.release(subject, p, log);
         return undefined;
       case 'manage': {
-        this.observer.managed?.(name, decision.profile);
         const wanted = new Set<string>();
         const errors: unknown[] = [];
         for (const desired of decision.policies) {
@@ -147,7 +134,6 @@ export class NamespaceController implements Reconciler {
           if (!drift) continue;
           try {
             await applyNetworkPolicy(this.client, desired, this.write);
-            this.observer.wrote?.(desired.metadata.name, 'apply', drift);
             const created = drift === 'deleted' && !this.settings.dryRun;
             log.info(
               { policy: desired.metadata.name, drift, dryRun: this.settings.dryRun },
@@ -193,7 +179,6 @@ export class NamespaceController implements Reconciler {
     } else {
       await removeLabels(this.client, namespace, name, [MANAGED_BY_LABEL, PROFILE_LABEL], this.write);
     }
-    this.observer.wrote?.(name, mode);
     log.info({ policy: name, mode, dryRun: this.settings.dryRun }, 'released NetworkPolicy');
     await this.events.record(
       subject,
