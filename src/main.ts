@@ -2,12 +2,13 @@
 // Entry point: flags → logger → client → controller; SIGTERM/SIGINT stop it in reverse order.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { type Config, ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
 import { runController, type RunSettings } from './controller/manager.ts';
 import { KubeClient, loadKubeConfig } from './kube/client.ts';
-import { defaultPolicyConfig } from './policy/profiles.ts';
 
-const USAGE = `usage: namespace-isolation-controller [--kubeconfig PATH] [--dry-run] [--log-level LEVEL]
+const USAGE = `usage: namespace-isolation-controller [--config PATH] [--kubeconfig PATH] [--dry-run] [--log-level LEVEL]
 
+  --config PATH       configuration file (env CONFIG); built-in defaults, as in config/controller.yaml, when absent
   --kubeconfig PATH   kubeconfig to use (env KUBECONFIG); in-cluster ServiceAccount when absent
   --dry-run           send every write with dryRun=All: report what would change, change nothing
   --log-level LEVEL   trace, debug, info (default), warn, error (env LOG_LEVEL)`;
@@ -23,6 +24,7 @@ let flags;
 try {
   flags = parseArgs({
     options: {
+      config: { type: 'string' },
       kubeconfig: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'log-level': { type: 'string' },
@@ -39,14 +41,24 @@ if (flags.help) {
 const level = flags['log-level'] ?? process.env.LOG_LEVEL ?? 'info';
 if (!LEVELS.includes(level)) fail(`--log-level: ${JSON.stringify(level)} is not one of ${LEVELS.join(', ')}`);
 
+const configPath = flags.config ?? process.env.CONFIG;
+let config: Config;
+try {
+  config = configPath ? loadConfig(configPath) : parseConfig({}, 'built-in defaults');
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+}
+
 const settings: RunSettings = {
-  policy: defaultPolicyConfig,
-  optOut: 'delete',
+  policy: policyConfig(config),
+  optOut: config.optOut,
   dryRun: flags['dry-run'],
-  concurrency: 4,
-  resyncPeriodMs: 10 * 60_000,
-  backoff: { baseMs: 5, maxMs: 1000 * 1000 },
-  rateLimit: { qps: 10, burst: 100 },
+  concurrency: config.concurrency,
+  resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+  backoff: { baseMs: config.backoff.baseMilliseconds, maxMs: config.backoff.maxSeconds * 1000 },
+  rateLimit: config.rateLimit,
   drainTimeoutMs: 20_000,
 };
 
@@ -61,7 +73,14 @@ try {
 }
 
 const running = runController(client, settings, log);
-log.info({ dryRun: settings.dryRun, kubeconfig: kubeconfig ?? 'in-cluster' }, 'controller started');
+log.info(
+  {
+    dryRun: settings.dryRun,
+    kubeconfig: kubeconfig ?? 'in-cluster',
+    config: configPath ?? 'built-in defaults',
+  },
+  'controller started',
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

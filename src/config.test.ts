@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
+import { defaultPolicyConfig } from './policy/profiles.ts';
+
+const shipped = join(import.meta.dirname, '..', 'config', 'controller.yaml');
+
+function problems(doc: unknown): string {
+  try {
+    parseConfig(doc, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('configuration', () => {
+  it('ships config/controller.yaml equal to the built-in defaults', () => {
+    const c = loadConfig(shipped);
+    expect(policyConfig(c)).toEqual(defaultPolicyConfig);
+    expect(c).toEqual(parseConfig({}, 'empty'));
+  });
+
+  it('fills in every default for an empty file', () => {
+    expect(parseConfig(null, 'empty')).toMatchObject({
+      selectorLabel: 'isolation',
+      optOut: 'delete',
+      resyncPeriodSeconds: 600,
+      concurrency: 4,
+      backoff: { baseMilliseconds: 5, maxSeconds: 1000 },
+      rateLimit: { qps: 10, burst: 100 },
+    });
+  });
+
+  it.each([
+    [{ selectorLabel: 'has space' }, 'selectorLabel: must be a valid label key (got "has space")'],
+    [{ profiles: { strict: [] } }, 'profiles.strict: a profile needs at least one policy'],
+    [
+      { profiles: { strict: ['nope'] } },
+      'profiles.strict.0: names policy nope, which is not defined under policies',
+    ],
+    [{ policies: { Bad_Name: { podSelector: {} } } }, 'policies.Bad_Name: invalid name: must be a DNS label'],
+    [{ policies: { x: { podSelector: {}, policyTypes: ['Both'] } } }, 'policies.x.policyTypes.0:'],
+    [
+      { policies: { x: { podSelector: {}, egress: [{ ports: [{ port: 70000 }] }] } } },
+      'policies.x.egress.0.ports.0.port',
+    ],
+    [{ policies: { x: { podSelector: {}, ingres: [] } } }, 'policies.x: unknown field ingres'],
+    [{ excludedNamespaces: ['Kube_System'] }, 'excludedNamespaces.0: must be a DNS label'],
+    [
+      { legacyAnnotation: { enabled: true, profile: 'missing' } },
+      'legacyAnnotation.profile: must name a profile',
+    ],
+    [{ legacyAnnotation: { enabled: 'yes', profile: 'strict' } }, 'legacyAnnotation.enabled:'],
+    [{ optOut: 'keep' }, 'optOut: '],
+    [{ resyncPeriodSeconds: 1 }, 'resyncPeriodSeconds: '],
+    [{ concurrency: 0 }, 'concurrency: '],
+    [{ concurrency: 2.5 }, 'concurrency: '],
+    [{ backoff: { baseMilliseconds: 5 } }, 'backoff.maxSeconds: '],
+    [{ rateLimit: { qps: -1, burst: 10 } }, 'rateLimit.qps: '],
+    [{ selectorlabel: 'isolation' }, '(top level): unknown field selectorlabel: remove or correct it'],
+  ])('refuses %j, naming the field', (doc, expected) => {
+    expect(problems(doc)).toContain(expected);
+  });
+
+  it('shows the bad value and what is allowed', () => {
+    expect(problems({ optOut: 'keep' })).toMatch(/optOut: .*"delete".*"orphan".* \(got "keep"\)/);
+  });
+
+  it('reports a file that cannot be read or is not YAML', () => {
+    expect(() => loadConfig('/nonexistent/controller.yaml')).toThrow(/cannot read the file/);
+    expect(() => loadConfig(join(import.meta.dirname, '..', 'README.md'))).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,158 @@
+// Loads and validates the controller's configuration file (config/controller.yaml is the default).
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { PolicyConfig } from './policy/profiles.ts';
+import { defaultPolicyConfig } from './policy/profiles.ts';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+const dnsName = z
+  .string()
+  .max(63)
+  .regex(
+    DNS_LABEL,
+    'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric',
+  );
+const labelValue = z.string().max(63).regex(LABEL_VALUE, 'must be a valid label value');
+const labels = z.record(z.string().regex(LABEL_KEY, 'must be a valid label key'), labelValue);
+const selector = z.strictObject({
+  matchLabels: labels.optional(),
+  matchExpressions: z
+    .array(
+      z.strictObject({
+        key: z.string().regex(LABEL_KEY, 'must be a valid label key'),
+        operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+        values: z.array(labelValue).optional(),
+      }),
+    )
+    .optional(),
+});
+const peer = z.strictObject({
+  podSelector: selector.optional(),
+  namespaceSelector: selector.optional(),
+  ipBlock: z.strictObject({ cidr: z.string(), except: z.array(z.string()).optional() }).optional(),
+});
+const port = z.strictObject({
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+  port: z.union([z.number().int().min(1).max(65535), z.string().regex(DNS_LABEL).max(15)]).optional(),
+  endPort: z.number().int().min(1).max(65535).optional(),
+});
+const spec = z.strictObject({
+  podSelector: selector,
+  policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
+  ingress: z
+    .array(z.strictObject({ from: z.array(peer).optional(), ports: z.array(port).optional() }))
+    .optional(),
+  egress: z
+    .array(z.strictObject({ to: z.array(peer).optional(), ports: z.array(port).optional() }))
+    .optional(),
+});
+
+const schema = z
+  .strictObject({
+    selectorLabel: z
+      .string()
+      .regex(LABEL_KEY, 'must be a valid label key')
+      .default(defaultPolicyConfig.selectorLabel),
+    profiles: z
+      .record(labelValue.min(1), z.array(dnsName).min(1, 'a profile needs at least one policy'))
+      .default(defaultPolicyConfig.profiles),
+    policies: z.record(dnsName, spec).default(defaultPolicyConfig.policies),
+    excludedNamespaces: z.array(dnsName).default(defaultPolicyConfig.excludedNamespaces),
+    legacyAnnotation: z
+      .strictObject({ enabled: z.boolean(), profile: z.string() })
+      .default(defaultPolicyConfig.legacyAnnotation),
+    optOut: z.enum(['delete', 'orphan']).default('delete'),
+    resyncPeriodSeconds: z.number().int().min(10).max(86_400).default(600),
+    concurrency: z.number().int().min(1).max(64).default(4),
+    backoff: z
+      .strictObject({
+        baseMilliseconds: z.number().int().min(1).max(60_000),
+        maxSeconds: z.number().min(1).max(86_400),
+      })
+      .default({ baseMilliseconds: 5, maxSeconds: 1000 }),
+    rateLimit: z
+      .strictObject({ qps: z.number().positive().max(10_000), burst: z.number().int().min(1).max(100_000) })
+      .default({ qps: 10, burst: 100 }),
+  })
+  .superRefine((c, ctx) => {
+    for (const [profile, names] of Object.entries(c.profiles)) {
+      names.forEach((name, i) => {
+        if (!Object.hasOwn(c.policies, name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['profiles', profile, i],
+            input: name,
+            message: `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')})`,
+          });
+        }
+      });
+    }
+    if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['legacyAnnotation', 'profile'],
+        input: c.legacyAnnotation.profile,
+        message: `must name a profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+      });
+    }
+  });
+
+export type Config = z.output<typeof schema>;
+
+/** The configuration is invalid: one line per problem, each naming the field, the value and the fix. */
+export class ConfigError extends Error {
+  constructor(source: string, problems: string[]) {
+    super(`invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a parsed document; `source` names it in errors. */
+export function parseConfig(doc: unknown, source: string): Config {
+  const result = schema.safeParse(doc ?? {}, { reportInput: true });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.join('.') : '(top level)';
+    const value =
+      'input' in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : '';
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}: remove or correct ${issue.keys.length > 1 ? 'them' : 'it'}`
+        : issue.code === 'invalid_key'
+          ? `invalid name: ${issue.issues.map((i) => i.message).join('; ')}`
+          : issue.message;
+    return `${field}: ${message}${issue.code === 'unrecognized_keys' ? '' : value}`;
+  });
+  throw new ConfigError(source, problems);
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(path, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  return parseConfig(doc, path);
+}
+
+export function policyConfig(c: Config): PolicyConfig {
+  return {
+    selectorLabel: c.selectorLabel,
+    profiles: c.profiles,
+    policies: c.policies,
+    excludedNamespaces: c.excludedNamespaces,
+    legacyAnnotation: c.legacyAnnotation,
+  };
+}
