@@ -170,6 +170,23 @@ describe('namespace isolation controller', () => {
     expect(await policies(ns)).toEqual([]);
   });
 
+  it('leaves a terminating namespace alone: no repair, no write', async () => {
+    const ns = await namespace({ isolation: 'strict' });
+    await converged(ns);
+    // No namespace controller runs here, so the namespace stays Terminating after the delete.
+    await admin.core.deleteNamespace({ name: ns });
+    await eventually(
+      () => ctl.running.namespaces.get(ns)?.metadata.deletionTimestamp,
+      'the namespace to terminate',
+    );
+    const before = ctl.writes();
+    await raw.request('DELETE', `${npPath(ns)}/allow-dns`);
+    await eventually(() => !ctl.running.policies.get(`${ns}/allow-dns`), 'the deletion in the cache');
+    await ctl.idle();
+    expect(ctl.writes()).toEqual(before);
+    expect(names(await policies(ns))).toEqual(['allow-same-namespace', 'default-deny-all']);
+  });
+
   it('converges 200 namespaces labelled at once', async () => {
     const created = await Promise.all(Array.from({ length: 200 }, () => namespace({ isolation: 'strict' })));
     await eventually(
