@@ -134,7 +134,8 @@ export class NamespaceController implements Reconciler {
           if (!drift) continue;
           try {
             await applyNetworkPolicy(this.client, desired, this.write);
-            const created = drift === 'deleted' && !this.settings.dryRun;
+            // With none of ours there yet this is the first apply, not the repair of a deletion.
+            const created = observed.size === 0;
             log.info(
               { policy: desired.metadata.name, drift, dryRun: this.settings.dryRun },
               'applied NetworkPolicy',
@@ -144,7 +145,7 @@ export class NamespaceController implements Reconciler {
               'Normal',
               created ? 'PolicyApplied' : 'PolicyRepaired',
               'Apply',
-              `${this.settings.dryRun ? 'would apply' : created ? 'applied' : 'repaired'} NetworkPolicy ${desired.metadata.name} (${drift}) for profile ${decision.profile}`,
+              `${this.settings.dryRun ? 'would apply' : created ? 'created' : 'repaired'} NetworkPolicy ${desired.metadata.name}${created ? '' : ` (${drift})`} for profile ${decision.profile}`,
             );
           } catch (err) {
             errors.push(err);

@@ -81,6 +81,19 @@ describe('namespace isolation controller', () => {
 
     await admin.net.deleteNamespacedNetworkPolicy({ name: 'allow-dns', namespace: ns });
     await converged(ns);
+    const notes = async () =>
+      (
+        await raw.list<{ reason: string; note: string }>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`)
+      ).items
+        .map((e) => `${e.reason}: ${e.note}`)
+        .sort();
+    await eventually(async () => (await notes()).length === 4, 'the Events');
+    expect(await notes()).toEqual([
+      'PolicyApplied: created NetworkPolicy allow-dns for profile strict',
+      'PolicyApplied: created NetworkPolicy allow-same-namespace for profile strict',
+      'PolicyApplied: created NetworkPolicy default-deny-all for profile strict',
+      'PolicyRepaired: repaired NetworkPolicy allow-dns (deleted) for profile strict',
+    ]);
 
     await admin.net.patchNamespacedNetworkPolicy(
       { name: 'default-deny-all', namespace: ns, body: { spec: { policyTypes: ['Ingress'] } } },
