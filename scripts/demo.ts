@@ -33,6 +33,8 @@ const controller = spawn(
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
+// However the demo ends, its controller ends with it (Ctrl-C reaches both through the process group).
+process.on('exit', () => controller.kill('SIGTERM'));
 controller.stdout.pipe(
   PinoPretty({
     colorize: true,
