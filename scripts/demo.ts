@@ -10,6 +10,7 @@ import { PinoPretty } from 'pino-pretty';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { networkPolicyPath } from '../src/kube/resources.ts';
 import { ControlPlane, MissingGoError, repoRoot } from '../test/support/controlplane.ts';
+import { eventually } from '../test/support/wait.ts';
 
 const say = (text: string) => process.stdout.write(`\n\x1b[1m▶ ${text}\x1b[0m\n`);
 type Policy = { metadata: { name: string; labels?: Record<string, string> } };
@@ -67,7 +68,7 @@ async function demo() {
   say('created namespaces team-a, team-b, team-c; labelling team-a isolation=strict');
   const started = performance.now();
   await label('team-a', 'strict');
-  await until(async () => (await policies('team-a')).length === 3, 'three policies in team-a');
+  await eventually(async () => (await policies('team-a')).length === 3, 'three policies in team-a');
   say(`team-a has its policies after ${ms(performance.now() - started)}:`);
   for (const p of await policies('team-a')) {
     console.log(
@@ -107,7 +108,7 @@ async function demo() {
 
   say('removing the isolation label from team-a');
   await label('team-a', null);
-  await until(async () => (await policies('team-a')).length === 0, 'the policies to be removed');
+  await eventually(async () => (await policies('team-a')).length === 0, 'the policies to be removed');
   console.log('   team-a has no managed policies left');
 }
 
@@ -163,14 +164,6 @@ async function timeRepair(name: string, drift: () => Promise<unknown>): Promise<
   clearTimeout(timer);
   abort.abort();
   return at - Math.max(acknowledged, driftSeen);
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function ms(n: number): string {
