@@ -197,15 +197,14 @@ export class Informer<T extends KubeObject> {
           this.upsert(obj);
         }
       }
-      if (silent) throw new SilentStream(this.options.silenceTimeoutMs);
-      return resourceVersion;
     } catch (err) {
-      if (silent) throw new SilentStream(this.options.silenceTimeoutMs);
-      throw err;
+      if (!silent) throw err; // the watchdog's abort surfaces as an error; it is reported below
     } finally {
       clearTimeout(timer);
       this.current = undefined;
     }
+    if (silent) throw new SilentStream(this.options.silenceTimeoutMs);
+    return resourceVersion;
   }
 
   private upsert(obj: T): void {
