@@ -23,9 +23,16 @@ export class KubeApiError extends Error {
   }
 }
 
+/** An ERROR event's object: a metav1.Status (code 410 when the resourceVersion expired). */
+export interface WatchStatus {
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  object: T;
+  object: T | WatchStatus;
 }
 
 export interface ListResult<T> {

@@ -1,5 +1,5 @@
 // Paths and list/watch sources for the resources the controller reads, and its writes to them.
-import type { ListWatch, StreamEvent } from '../runtime/informer.ts';
+import type { ListWatch } from '../runtime/informer.ts';
 import type { KubeClient } from './client.ts';
 import { KubeApiError } from './client.ts';
 
@@ -39,7 +39,7 @@ export function listWatch<T>(client: KubeClient, path: string, labelSelector?: s
           timeoutSeconds: 300 + Math.floor(Math.random() * 300),
         },
         signal,
-      ) as AsyncIterable<StreamEvent<T>>;
+      );
     },
   };
 }
