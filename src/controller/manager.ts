@@ -1,10 +1,10 @@
 // Wires the runtime (informers, queue, workers) to the namespace controller and runs it.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { type KubeClient } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { listWatch, NAMESPACES, type NamespaceObject, NETWORK_POLICIES } from '../kube/resources.ts';
-import { MANAGED_SELECTOR } from '../policy/labels.ts';
+import { MANAGED_BY_VALUE, MANAGED_SELECTOR } from '../policy/labels.ts';
 import { Informer, type InformerOptions } from '../runtime/informer.ts';
 import { Processor } from '../runtime/processor.ts';
 import { ExponentialBackoff, MaxOf, TokenBucket } from '../runtime/ratelimit.ts';
@@ -60,7 +60,7 @@ export function runController(client: KubeClient, settings: RunSettings, log: Lo
     ),
   );
   const events = new EventRecorder(client, {
-    controller: 'namespace-isolation-controller',
+    controller: MANAGED_BY_VALUE,
     instance: hostname(),
     dryRun: settings.dryRun,
     onError: (err) => clog.warn({ err }, 'could not record an Event'),

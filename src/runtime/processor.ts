@@ -15,8 +15,6 @@ export type Outcome = 'success' | 'error' | 'requeue_after';
 export interface ProcessorHooks {
   /** After each reconcile, with its outcome and duration in seconds. */
   reconciled?(key: string, outcome: Outcome, seconds: number, error?: unknown): void;
-  /** Workers busy now. */
-  active?(n: number): void;
 }
 
 export class Processor {
@@ -49,7 +47,6 @@ export class Processor {
   }
 
   private async process(key: string): Promise<void> {
-    this.hooks.active?.(this.pool.pending);
     const started = performance.now();
     let outcome: Outcome = 'success';
     let error: unknown;
@@ -67,7 +64,6 @@ export class Processor {
     } finally {
       this.queue.done(key);
       this.hooks.reconciled?.(key, outcome, (performance.now() - started) / 1000, error);
-      this.hooks.active?.(this.pool.pending - 1);
     }
   }
 }
