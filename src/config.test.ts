@@ -30,6 +30,7 @@ describe('configuration', () => {
       concurrency: 4,
       backoff: { baseMilliseconds: 5, maxSeconds: 1000 },
       rateLimit: { qps: 10, burst: 100 },
+      leaderElection: { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
     });
   });
 
@@ -59,6 +60,18 @@ describe('configuration', () => {
     [{ concurrency: 2.5 }, 'concurrency: '],
     [{ backoff: { baseMilliseconds: 5 } }, 'backoff.maxSeconds: '],
     [{ rateLimit: { qps: -1, burst: 10 } }, 'rateLimit.qps: '],
+    [
+      { leaderElection: { leaseDurationSeconds: 1.5, renewDeadlineSeconds: 1, retryPeriodSeconds: 0.5 } },
+      'leaderElection.leaseDurationSeconds: ',
+    ],
+    [
+      { leaderElection: { leaseDurationSeconds: 10, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 } },
+      'leaderElection.renewDeadlineSeconds: must be less than leaseDurationSeconds (10) (got 10)',
+    ],
+    [
+      { leaderElection: { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 10 } },
+      'leaderElection.retryPeriodSeconds: must be less than renewDeadlineSeconds (10) (got 10)',
+    ],
     [{ selectorlabel: 'isolation' }, '(top level): unknown field selectorlabel: remove or correct it'],
   ])('refuses %j, naming the field', (doc, expected) => {
     expect(problems(doc)).toContain(expected);

@@ -78,6 +78,14 @@ const schema = z
     rateLimit: z
       .strictObject({ qps: z.number().positive().max(10_000), burst: z.number().int().min(1).max(100_000) })
       .default({ qps: 10, burst: 100 }),
+    leaderElection: z
+      .strictObject({
+        // A Lease's duration is a whole number of seconds in the API.
+        leaseDurationSeconds: z.number().int().min(1).max(3600),
+        renewDeadlineSeconds: z.number().positive().max(3600),
+        retryPeriodSeconds: z.number().positive().max(3600),
+      })
+      .default({ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }),
   })
   .superRefine((c, ctx) => {
     for (const [profile, names] of Object.entries(c.profiles)) {
@@ -98,6 +106,24 @@ const schema = z
         path: ['legacyAnnotation', 'profile'],
         input: c.legacyAnnotation.profile,
         message: `must name a profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+      });
+    }
+    // client-go's rule: the leader must give up before a standby may take over, and retry in between.
+    const le = c.leaderElection;
+    if (le.renewDeadlineSeconds >= le.leaseDurationSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leaderElection', 'renewDeadlineSeconds'],
+        input: le.renewDeadlineSeconds,
+        message: `must be less than leaseDurationSeconds (${le.leaseDurationSeconds})`,
+      });
+    }
+    if (le.retryPeriodSeconds >= le.renewDeadlineSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['leaderElection', 'retryPeriodSeconds'],
+        input: le.retryPeriodSeconds,
+        message: `must be less than renewDeadlineSeconds (${le.renewDeadlineSeconds})`,
       });
     }
   });

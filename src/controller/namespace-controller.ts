@@ -2,25 +2,25 @@
 // reconciles one namespace by reading the caches and writing only what differs.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { EventRecorder } from '../kube/events.ts';
-import type { NamespaceObject, WriteOptions } from '../kube/resources.ts';
+import type { EventRecorder, EventSubject } from '../kube/events.ts';
+import { namespaceView, type NamespaceObject, type WriteOptions } from '../kube/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { applyNetworkPolicy, deleteNetworkPolicy, removeLabels } from '../kube/resources.ts';
-import { driftOf } from '../policy/compare.ts';
-import { decide } from '../policy/desired.ts';
+import { type Change, type OptOut, plan } from '../policy/plan.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../policy/labels.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
-import type { NamespaceView, NetworkPolicy } from '../policy/types.ts';
+import type { NetworkPolicy } from '../policy/types.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/processor.ts';
 import type { WorkQueue } from '../runtime/workqueue.ts';
+import type { PolicyMetrics } from './metrics.ts';
 
 export const CONTROLLER_NAME = 'namespace-isolation';
 
 export interface ControllerSettings {
   policy: PolicyConfig;
   /** What happens to our policies when a namespace is no longer selected. */
-  optOut: 'delete' | 'orphan';
+  optOut: OptOut;
   dryRun: boolean;
 }
 
@@ -29,12 +29,15 @@ export type ObservedPolicy = NetworkPolicy & { metadata: { resourceVersion?: str
 
 export class NamespaceController implements Reconciler {
   private readonly byNamespace = new Map<string, Set<string>>();
+  /** Per namespace, when a change or deletion of each of our policies was seen (performance.now()). */
+  private readonly changedAt = new Map<string, Map<string, number>>();
   private readonly client: KubeClient;
   private readonly namespaces: Informer<NamespaceObject>;
   private readonly policies: Informer<ObservedPolicy>;
   private readonly events: EventRecorder;
   private readonly log: Logger;
   private readonly settings: ControllerSettings;
+  private readonly metrics: PolicyMetrics;
   private readonly write: WriteOptions;
 
   constructor(deps: {
@@ -44,6 +47,7 @@ export class NamespaceController implements Reconciler {
     events: EventRecorder;
     log: Logger;
     settings: ControllerSettings;
+    metrics: PolicyMetrics;
   }) {
     this.client = deps.client;
     this.namespaces = deps.namespaces;
@@ -51,6 +55,7 @@ export class NamespaceController implements Reconciler {
     this.events = deps.events;
     this.log = deps.log;
     this.settings = deps.settings;
+    this.metrics = deps.metrics;
     this.write = { fieldManager: FIELD_MANAGER, dryRun: deps.settings.dryRun };
   }
 
@@ -66,9 +71,13 @@ export class NamespaceController implements Reconciler {
         this.index(p, true);
         queue.add(p.metadata.namespace);
       },
-      update: (_old, p) => queue.add(p.metadata.namespace),
+      update: (_old, p) => {
+        this.sawChange(p);
+        queue.add(p.metadata.namespace);
+      },
       delete: (p) => {
         this.index(p, false);
+        this.sawChange(p);
         queue.add(p.metadata.namespace);
       },
     });
@@ -86,6 +95,14 @@ export class NamespaceController implements Reconciler {
     }
   }
 
+  /** The earliest unreconciled change wins: a repair is timed from the drift, not from our own echo. */
+  private sawChange(p: ObservedPolicy): void {
+    const { namespace, name } = p.metadata;
+    let times = this.changedAt.get(namespace);
+    if (!times) this.changedAt.set(namespace, (times = new Map<string, number>()));
+    if (!times.has(name)) times.set(name, performance.now());
+  }
+
   /** Our policies in a namespace, from the cache. */
   private observed(namespace: string): Map<string, ObservedPolicy> {
     const found = new Map<string, ObservedPolicy>();
@@ -98,96 +115,112 @@ export class NamespaceController implements Reconciler {
 
   async reconcile(name: string): Promise<ReconcileResult> {
     const log = this.log.child({ namespace: name, reconcileID: randomUUID() });
+    // Changes seen from here on are timed afresh by the next reconcile.
+    const changedAt = this.changedAt.get(name) ?? new Map<string, number>();
+    this.changedAt.delete(name);
     const ns = this.namespaces.get(name);
-    if (!ns) {
-      return undefined; // gone: its policies went with it
-    }
-    const decision = decide(view(ns), this.settings.policy);
+    if (!ns) return undefined; // gone: its policies went with it
     const observed = this.observed(name);
+    const { decision, changes } = plan(
+      namespaceView(ns),
+      observed,
+      this.settings.policy,
+      this.settings.optOut,
+    );
     const subject = { name, uid: ns.metadata.uid };
 
-    switch (decision.kind) {
-      case 'leave':
-        return undefined;
-      case 'unknown-profile':
-        log.warn(
-          { value: decision.value },
-          'namespace label names no known profile; its policies are left as they are',
-        );
-        await this.events.record(
-          subject,
-          'Warning',
-          'UnknownProfile',
-          'Reconcile',
-          `label ${this.settings.policy.selectorLabel}=${decision.value} names no profile; known: ${Object.keys(this.settings.policy.profiles).join(', ')}`,
-        );
-        return undefined;
-      case 'unselected':
-        for (const p of observed.values()) await this.release(subject, p, log);
-        return undefined;
-      case 'manage': {
-        const wanted = new Set<string>();
-        const errors: unknown[] = [];
-        for (const desired of decision.policies) {
-          wanted.add(desired.metadata.name);
-          const drift = driftOf(desired, observed.get(desired.metadata.name));
-          if (!drift) continue;
-          try {
-            await applyNetworkPolicy(this.client, desired, this.write);
-            // With none of ours there yet this is the first apply, not the repair of a deletion.
-            const created = observed.size === 0;
-            log.info(
-              { policy: desired.metadata.name, drift, dryRun: this.settings.dryRun },
-              'applied NetworkPolicy',
-            );
-            await this.events.record(
-              subject,
-              'Normal',
-              created ? 'PolicyApplied' : 'PolicyRepaired',
-              'Apply',
-              `${this.settings.dryRun ? 'would apply' : created ? 'created' : 'repaired'} NetworkPolicy ${desired.metadata.name}${created ? '' : ` (${drift})`} for profile ${decision.profile}`,
-            );
-          } catch (err) {
-            errors.push(err);
-            await this.events.record(
-              subject,
-              'Warning',
-              'ApplyFailed',
-              'Apply',
-              `NetworkPolicy ${desired.metadata.name}: ${message(err)}`,
-            );
-          }
+    if (decision.kind === 'unknown-profile') {
+      log.warn(
+        { value: decision.value },
+        'namespace label names no known profile; its policies are left as they are',
+      );
+      await this.events.record(
+        subject,
+        'Warning',
+        'UnknownProfile',
+        'Reconcile',
+        `label ${this.settings.policy.selectorLabel}=${decision.value} names no profile; known: ${Object.keys(this.settings.policy.profiles).join(', ')}`,
+      );
+    }
+    const errors: unknown[] = [];
+    for (const change of changes) {
+      try {
+        if (change.kind === 'apply') {
+          const created = observed.size === 0 && !changedAt.has(change.policy);
+          await this.apply(subject, change, created, changedAt.get(change.policy), log);
+        } else {
+          await this.release(subject, change.kind, change.observed, log);
         }
-        for (const p of observed.values()) {
-          if (!wanted.has(p.metadata.name)) await this.release(subject, p, log, 'delete');
-        }
-        if (errors.length > 0) throw new ReconcileError(name, errors);
-        return undefined;
+      } catch (err) {
+        errors.push(err);
       }
     }
+    if (errors.length > 0) throw new ReconcileError(name, errors);
+    return undefined;
+  }
+
+  /** Applies one policy; `created` when it is a namespace's first, not the repair of a drift. */
+  private async apply(
+    subject: EventSubject,
+    change: Extract<Change<ObservedPolicy>, { kind: 'apply' }>,
+    created: boolean,
+    changedAt: number | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const { policy, drift, desired } = change;
+    try {
+      await applyNetworkPolicy(this.client, desired, this.write);
+    } catch (err) {
+      await this.events.record(
+        subject,
+        'Warning',
+        'ApplyFailed',
+        'Apply',
+        `NetworkPolicy ${policy}: ${message(err)}`,
+      );
+      throw err;
+    }
+    this.metrics.wrote(policy, 'apply');
+    if (!created && !this.settings.dryRun) {
+      this.metrics.repaired(
+        policy,
+        drift,
+        changedAt === undefined ? undefined : (performance.now() - changedAt) / 1000,
+      );
+    }
+    log.info({ policy, drift, dryRun: this.settings.dryRun }, 'applied NetworkPolicy');
+    const profile = desired.metadata.labels?.[PROFILE_LABEL];
+    await this.events.record(
+      subject,
+      'Normal',
+      created ? 'PolicyApplied' : 'PolicyRepaired',
+      'Apply',
+      `${this.dryRunPrefix(created ? `created NetworkPolicy ${policy}` : `repaired NetworkPolicy ${policy} (${drift})`)} for profile ${profile}`,
+    );
   }
 
   /** A policy of ours the namespace should no longer have: deleted, or orphaned if configured. */
-  private async release(
-    subject: { name: string; uid?: string | undefined },
-    p: ObservedPolicy,
-    log: Logger,
-    mode: 'delete' | 'orphan' = this.settings.optOut,
-  ): Promise<void> {
+  private async release(subject: EventSubject, mode: OptOut, p: ObservedPolicy, log: Logger): Promise<void> {
     const { namespace, name, resourceVersion } = p.metadata;
     if (mode === 'delete') {
       await deleteNetworkPolicy(this.client, namespace, name, resourceVersion, this.write);
     } else {
       await removeLabels(this.client, namespace, name, [MANAGED_BY_LABEL, PROFILE_LABEL], this.write);
     }
+    this.metrics.wrote(name, mode);
     log.info({ policy: name, mode, dryRun: this.settings.dryRun }, 'released NetworkPolicy');
     await this.events.record(
       subject,
       'Normal',
       mode === 'delete' ? 'PolicyRemoved' : 'PolicyOrphaned',
       mode === 'delete' ? 'Delete' : 'Orphan',
-      `${this.settings.dryRun ? 'would remove' : mode === 'delete' ? 'removed' : 'stopped managing'} NetworkPolicy ${name}`,
+      this.dryRunPrefix(`${mode === 'delete' ? 'removed' : 'stopped managing'} NetworkPolicy ${name}`),
     );
+  }
+
+  /** Under --dry-run the write was sent with dryRun=All and changed nothing; the Event says so. */
+  private dryRunPrefix(done: string): string {
+    return this.settings.dryRun ? `dry run: would have ${done}` : done;
   }
 }
 
@@ -203,13 +236,4 @@ export class ReconcileError extends Error {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function view(ns: NamespaceObject): NamespaceView {
-  return {
-    name: ns.metadata.name,
-    labels: ns.metadata.labels ?? {},
-    annotations: ns.metadata.annotations ?? {},
-    terminating: ns.metadata.deletionTimestamp !== undefined || ns.status?.phase === 'Terminating',
-  };
 }

@@ -52,22 +52,33 @@ export interface RequestOptionsExtra {
 /** Loads a kubeconfig file when given, otherwise the in-cluster ServiceAccount configuration. */
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromCluster();
+  if (path) {
+    kc.loadFromFile(path);
+    return kc;
+  }
+  if (!process.env.KUBERNETES_SERVICE_HOST) {
+    throw new Error('no kubeconfig given (--kubeconfig or KUBECONFIG) and not running in a cluster');
+  }
+  kc.loadFromCluster();
   return kc;
 }
+
+/** Told the outcome of every request: its HTTP status, or 'error' when none came back. */
+export type ResponseObserver = (method: string, code: number | 'error') => void;
 
 export class KubeClient {
   private readonly kc: KubeConfig;
   private readonly server: string;
   private agent: Agent | undefined;
-  /** Requests sent, by HTTP method: a client-side count of writes for tests and the benchmark. */
+  private readonly observe: ResponseObserver | undefined;
+  /** Requests sent, by "METHOD resource" (`PATCH networkpolicies`): a client-side count of writes. */
   readonly sent = new Map<string, number>();
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, observe?: ResponseObserver) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context');
     this.kc = kc;
+    this.observe = observe;
     this.server = cluster.server.replace(/\/$/, '');
   }
 
@@ -102,10 +113,10 @@ export class KubeClient {
 
   async request<T>(method: string, path: string, options: RequestOptionsExtra = {}): Promise<T> {
     const { agent, headers } = await this.prepare();
-    this.sent.set(method, (this.sent.get(method) ?? 0) + 1);
+    this.count(method, path);
     headers.Accept = 'application/json';
     if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
-    const res = await fetch(this.url(path, options.query), {
+    const res = await this.fetch(method, this.url(path, options.query), {
       method,
       headers,
       dispatcher: agent,
@@ -136,8 +147,8 @@ export class KubeClient {
   /** The events of one watch request until the server closes it or `signal` aborts it. */
   async *watch<T>(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
     const { agent, headers } = await this.prepare();
-    this.sent.set('WATCH', (this.sent.get('WATCH') ?? 0) + 1);
-    const res = await fetch(this.url(path, { ...query, watch: true }), {
+    this.count('WATCH', path);
+    const res = await this.fetch('GET', this.url(path, { ...query, watch: true }), {
       headers,
       dispatcher: agent,
       signal,
@@ -154,6 +165,24 @@ export class KubeClient {
       lines.close();
       body.on('error', () => undefined);
       body.destroy();
+    }
+  }
+
+  private count(method: string, path: string): void {
+    // /api/v1/namespaces/NS/events/NAME or /apis/GROUP/VERSION/networkpolicies: the resource.
+    const parts = path.split('/').slice(path.startsWith('/api/') ? 3 : 4);
+    const key = `${method} ${parts[0] === 'namespaces' && parts.length > 2 ? parts[2] : parts[0]}`;
+    this.sent.set(key, (this.sent.get(key) ?? 0) + 1);
+  }
+
+  private async fetch(method: string, url: string, init: Parameters<typeof fetch>[1]) {
+    try {
+      const res = await fetch(url, init);
+      this.observe?.(method, res.status);
+      return res;
+    } catch (err) {
+      this.observe?.(method, 'error');
+      throw err;
     }
   }
 

@@ -2,6 +2,7 @@
 // minutes updates the first one's series (count, last seen) instead of creating another.
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './client.ts';
+import { microTime } from './microtime.ts';
 
 export interface EventSubject {
   name: string;
@@ -11,14 +12,10 @@ export interface EventSubject {
 export interface EventRecorderOptions {
   controller: string;
   instance: string;
-  dryRun: boolean;
   onError(error: unknown): void;
 }
 
 const SERIES_WINDOW_MS = 10 * 60_000;
-
-/** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 interface Recorded {
   name: string;
@@ -40,7 +37,6 @@ export class EventRecorder {
   async record(ns: EventSubject, type: 'Normal' | 'Warning', reason: string, action: string, note: string) {
     const key = `${ns.name}\0${type}\0${reason}\0${note}`;
     const now = Date.now();
-    const dryRun = this.options.dryRun ? 'All' : undefined;
     try {
       const seen = this.recent.get(key);
       if (seen && now - seen.last < SERIES_WINDOW_MS) {
@@ -50,7 +46,7 @@ export class EventRecorder {
           'PATCH',
           `/apis/events.k8s.io/v1/namespaces/${ns.name}/events/${seen.name}`,
           {
-            query: { dryRun, fieldManager: this.options.controller },
+            query: { fieldManager: this.options.controller },
             body: { series: { count: seen.count, lastObservedTime: microTime(now) } },
             contentType: 'application/merge-patch+json',
           },
@@ -59,7 +55,7 @@ export class EventRecorder {
       }
       const name = `${ns.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`;
       await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`, {
-        query: { dryRun, fieldManager: this.options.controller },
+        query: { fieldManager: this.options.controller },
         body: {
           apiVersion: 'events.k8s.io/v1',
           kind: 'Event',

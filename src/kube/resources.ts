@@ -1,4 +1,5 @@
 // Paths and list/watch sources for the resources the controller reads, and its writes to them.
+import type { NamespaceView } from '../policy/types.ts';
 import type { ListWatch } from '../runtime/informer.ts';
 import type { KubeClient } from './client.ts';
 import { KubeApiError } from './client.ts';
@@ -14,6 +15,16 @@ export interface NamespaceObject {
     managedFields?: unknown;
   };
   status?: { phase?: string };
+}
+
+/** What the policy model needs of a Namespace. */
+export function namespaceView(ns: NamespaceObject): NamespaceView {
+  return {
+    name: ns.metadata.name,
+    labels: ns.metadata.labels ?? {},
+    annotations: ns.metadata.annotations ?? {},
+    terminating: ns.metadata.deletionTimestamp !== undefined || ns.status?.phase === 'Terminating',
+  };
 }
 
 export const NAMESPACES = '/api/v1/namespaces';

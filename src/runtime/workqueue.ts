@@ -6,7 +6,6 @@ import type { RateLimiter } from './ratelimit.ts';
 /** What the queue reports, for workqueue_* metrics. All durations in seconds. */
 export interface QueueObserver {
   added(): void;
-  depth(n: number): void;
   queued(seconds: number): void;
   worked(seconds: number): void;
   retried(): void;
@@ -162,7 +161,6 @@ export class WorkQueue {
       return;
     }
     this.queue.push(key);
-    this.observer?.depth(this.queue.length);
   }
 
   private take(key: string): string {
@@ -173,7 +171,6 @@ export class WorkQueue {
     this.dirty.delete(key);
     this.processing.add(key);
     this.startedAt.set(key, now);
-    this.observer?.depth(this.queue.length);
     if (this.shuttingDown && this.queue.length === 0) {
       for (const resolve of this.waiters.splice(0)) resolve(undefined);
     }

@@ -1,5 +1,6 @@
 // Runs the controller in the test process against the local control plane, counting its requests.
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { type RunSettings, runController } from '../../src/controller/manager.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
@@ -29,15 +30,22 @@ export async function startTestController(kubeconfig: string, overrides: Partial
       },
     },
   );
-  const running = runController(client, { ...testSettings, ...overrides }, log);
+  const registry = new Registry();
+  const running = runController(client, { ...testSettings, ...overrides }, log, registry);
+  running.lead();
   await running.synced;
-  const count = (method: string) => client.sent.get(method) ?? 0;
+  const count = (request: string) => client.sent.get(request) ?? 0;
   return {
     client,
     running,
     logs,
-    /** Writes sent so far (server-side apply and merge patches, deletes, event creations). */
-    writes: () => ({ patch: count('PATCH'), delete: count('DELETE'), post: count('POST') }),
+    /** A metric's current value, by name and labels. */
+    async metric(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+      const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+      return metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    },
+    /** NetworkPolicy writes sent so far (server-side applies and merge patches; deletes). */
+    writes: () => ({ patch: count('PATCH networkpolicies'), delete: count('DELETE networkpolicies') }),
     /** Waits until nothing is queued or being reconciled. */
     idle: () =>
       eventually(

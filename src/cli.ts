@@ -1,0 +1,140 @@
+// The subcommands besides running the controller: `render` (the policies as YAML, for a GitOps
+// repository) and `check` (what the controller would change in a live cluster, like kubectl diff).
+import { createTwoFilesPatch } from 'diff';
+import { stringify } from 'yaml';
+import type { KubeClient } from './kube/client.ts';
+import { KubeApiError } from './kube/client.ts';
+import { NAMESPACES, type NamespaceObject, namespaceView, NETWORK_POLICIES } from './kube/resources.ts';
+import { desiredPolicies } from './policy/desired.ts';
+import { MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from './policy/labels.ts';
+import { type Change, type OptOut, plan } from './policy/plan.ts';
+import type { PolicyConfig } from './policy/profiles.ts';
+import type { NetworkPolicy } from './policy/types.ts';
+
+/** A request the user got wrong: printed with usage, exit 2. */
+export class UsageError extends Error {}
+
+/** The policies `profile` puts in `namespace`, as multi-document YAML: exactly what is applied. */
+export function render(config: PolicyConfig, namespace: string, profile: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
+    throw new UsageError(`--namespace: ${JSON.stringify(namespace)} is not a valid namespace name`);
+  }
+  if (!Object.hasOwn(config.profiles, profile)) {
+    throw new UsageError(
+      `--profile: ${JSON.stringify(profile)} is not a profile; defined: ${Object.keys(config.profiles).join(', ')}`,
+    );
+  }
+  return desiredPolicies(namespace, profile, config)
+    .map((p) => toYaml(p))
+    .join('---\n');
+}
+
+export interface CheckResult {
+  /** Namespaces that would change, or whose label names no profile. */
+  outOfCompliance: number;
+  /** Namespaces the controller manages (or would, had the label a known value). */
+  selected: number;
+  report: string;
+}
+
+/**
+ * Compares the live cluster (one namespace, or all) with what the controller would make of it,
+ * reading with the same rules the controller reconciles by.
+ */
+export async function check(
+  client: KubeClient,
+  config: PolicyConfig,
+  optOut: OptOut,
+  namespace?: string,
+): Promise<CheckResult> {
+  let namespaces: NamespaceObject[];
+  try {
+    namespaces = namespace
+      ? [await client.request<NamespaceObject>('GET', `${NAMESPACES}/${namespace}`)]
+      : (await client.list<NamespaceObject>(NAMESPACES)).items;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) {
+      throw new UsageError(`--namespace: namespace ${namespace} does not exist`);
+    }
+    throw err;
+  }
+  const path = namespace
+    ? `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`
+    : NETWORK_POLICIES;
+  const ours = new Map<string, Map<string, NetworkPolicy>>();
+  for (const p of (await client.list<NetworkPolicy>(path, { labelSelector: MANAGED_SELECTOR })).items) {
+    let byName = ours.get(p.metadata.namespace);
+    if (!byName) ours.set(p.metadata.namespace, (byName = new Map<string, NetworkPolicy>()));
+    byName.set(p.metadata.name, p);
+  }
+
+  const out: string[] = [];
+  let outOfCompliance = 0;
+  let selected = 0;
+  namespaces.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  for (const ns of namespaces) {
+    const name = ns.metadata.name;
+    const { decision, changes } = plan(
+      namespaceView(ns),
+      ours.get(name) ?? new Map<string, NetworkPolicy>(),
+      config,
+      optOut,
+    );
+    if (decision.kind === 'manage' || decision.kind === 'unknown-profile') selected++;
+    if (decision.kind === 'unknown-profile') {
+      outOfCompliance++;
+      out.push(
+        `namespace ${name}: label ${config.selectorLabel}=${decision.value} names no profile (defined: ${Object.keys(config.profiles).join(', ')}); nothing is applied\n`,
+      );
+      continue;
+    }
+    if (changes.length === 0) continue;
+    outOfCompliance++;
+    const profile = decision.kind === 'manage' ? `profile ${decision.profile}` : 'not selected';
+    out.push(`namespace ${name} (${profile}): ${changes.map(summary).join(', ')}\n`);
+    for (const change of changes) out.push(patch(change));
+  }
+  out.push(
+    outOfCompliance === 0
+      ? `all ${selected} selected namespaces are in compliance\n`
+      : `${outOfCompliance} of ${selected} selected namespaces out of compliance\n`,
+  );
+  return { outOfCompliance, selected, report: out.join('') };
+}
+
+function summary(change: Change<NetworkPolicy>): string {
+  if (change.kind === 'apply') {
+    return `${change.policy} ${change.drift === 'deleted' ? 'missing' : change.drift === 'modified' ? 'modified' : 'labels differ'}`;
+  }
+  return `${change.policy} ${change.kind === 'delete' ? 'to be removed' : 'to be orphaned'}`;
+}
+
+/** A unified diff of the fields the controller owns: live → what it would make of it. */
+function patch(change: Change<NetworkPolicy>): string {
+  const live = change.observed ? owned(change.observed) : '';
+  const after =
+    change.kind === 'apply'
+      ? owned(change.desired)
+      : change.kind === 'orphan'
+        ? owned(change.observed, false)
+        : '';
+  const { namespace, name } = (change.kind === 'apply' ? change.desired : change.observed).metadata;
+  return createTwoFilesPatch(`live/${namespace}/${name}`, `controller/${namespace}/${name}`, live, after);
+}
+
+function owned(p: NetworkPolicy, withOurLabels = true): string {
+  const labels: Record<string, string> = {};
+  for (const key of [MANAGED_BY_LABEL, PROFILE_LABEL]) {
+    const value = p.metadata.labels?.[key];
+    if (withOurLabels && value !== undefined) labels[key] = value;
+  }
+  return toYaml({
+    metadata: { name: p.metadata.name, namespace: p.metadata.namespace, labels },
+    spec: p.spec,
+  });
+}
+
+/** Plain YAML: no anchors and aliases for objects the model shares (a GitOps repo wants none). */
+function toYaml(value: unknown): string {
+  return stringify(value, { aliasDuplicateObjects: false });
+}

@@ -1,0 +1,196 @@
+// The runtime's Prometheus metrics under controller-runtime's names and labels, so that existing
+// dashboards and alerts work unchanged; all pre-registered at zero so that graphs have no gaps.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { InformerHooks } from './informer.ts';
+import type { Outcome, ProcessorHooks } from './processor.ts';
+import type { QueueObserver, WorkQueue } from './workqueue.ts';
+
+// controller-runtime's buckets for reconcile time, and client-go's for the work queue.
+const RECONCILE_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25,
+  1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+];
+const QUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
+const RESULTS: (Outcome | 'requeue')[] = ['success', 'error', 'requeue', 'requeue_after'];
+
+/** Node's process metrics (CPU, memory, event loop lag, handles), once per registry. */
+export function registerProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+}
+
+/** controller_runtime_* and workqueue_* for one controller and its queue. */
+export function registerControllerMetrics(
+  registry: Registry,
+  controller: string,
+  queue: () => WorkQueue,
+  concurrency: number,
+): { queue: QueueObserver; processor: ProcessorHooks } {
+  const registers = [registry];
+  const total = new Counter({
+    name: 'controller_runtime_reconcile_total',
+    help: 'Total number of reconciliations per controller',
+    labelNames: ['controller', 'result'],
+    registers,
+  });
+  for (const result of RESULTS) total.inc({ controller, result }, 0);
+  const errors = new Counter({
+    name: 'controller_runtime_reconcile_errors_total',
+    help: 'Total number of reconciliation errors per controller',
+    labelNames: ['controller'],
+    registers,
+  });
+  errors.inc({ controller }, 0);
+  const time = new Histogram({
+    name: 'controller_runtime_reconcile_time_seconds',
+    help: 'Length of time per reconciliation per controller',
+    labelNames: ['controller'],
+    buckets: RECONCILE_BUCKETS,
+    registers,
+  });
+  time.zero({ controller });
+  new Gauge({
+    name: 'controller_runtime_max_concurrent_reconciles',
+    help: 'Maximum number of concurrent reconciles per controller',
+    labelNames: ['controller'],
+    registers,
+  }).set({ controller }, concurrency);
+  new Gauge({
+    name: 'controller_runtime_active_workers',
+    help: 'Number of currently used workers per controller',
+    labelNames: ['controller'],
+    registers,
+    collect() {
+      this.set({ controller }, queue().inFlight);
+    },
+  });
+
+  const labels = { name: controller, controller };
+  const queueLabels = ['name', 'controller'];
+  new Gauge({
+    name: 'workqueue_depth',
+    help: 'Current depth of workqueue',
+    labelNames: queueLabels,
+    registers,
+    collect() {
+      this.set(labels, queue().length);
+    },
+  });
+  const adds = new Counter({
+    name: 'workqueue_adds_total',
+    help: 'Total number of adds handled by workqueue',
+    labelNames: queueLabels,
+    registers,
+  });
+  adds.inc(labels, 0);
+  const queued = new Histogram({
+    name: 'workqueue_queue_duration_seconds',
+    help: 'How long in seconds an item stays in workqueue before being requested',
+    labelNames: queueLabels,
+    buckets: QUEUE_BUCKETS,
+    registers,
+  });
+  queued.zero(labels);
+  const worked = new Histogram({
+    name: 'workqueue_work_duration_seconds',
+    help: 'How long in seconds processing an item from workqueue takes',
+    labelNames: queueLabels,
+    buckets: QUEUE_BUCKETS,
+    registers,
+  });
+  worked.zero(labels);
+  new Gauge({
+    name: 'workqueue_unfinished_work_seconds',
+    help: 'How many seconds of work has been done that is in progress and has not been observed by work_duration',
+    labelNames: queueLabels,
+    registers,
+    collect() {
+      this.set(labels, queue().unfinished().total);
+    },
+  });
+  new Gauge({
+    name: 'workqueue_longest_running_processor_seconds',
+    help: 'How many seconds has the longest running processor for workqueue been running',
+    labelNames: queueLabels,
+    registers,
+    collect() {
+      this.set(labels, queue().unfinished().longest);
+    },
+  });
+  const retries = new Counter({
+    name: 'workqueue_retries_total',
+    help: 'Total number of retries handled by workqueue',
+    labelNames: queueLabels,
+    registers,
+  });
+  retries.inc(labels, 0);
+
+  return {
+    queue: {
+      added: () => adds.inc(labels),
+      queued: (s) => queued.observe(labels, s),
+      worked: (s) => worked.observe(labels, s),
+      retried: () => retries.inc(labels),
+    },
+    processor: {
+      reconciled(_key, outcome, seconds) {
+        total.inc({ controller, result: outcome });
+        if (outcome === 'error') errors.inc({ controller });
+        time.observe({ controller }, seconds);
+      },
+    },
+  };
+}
+
+/** Watch restarts and the time of the last successful list, per resource, under `prefix`. */
+export function registerInformerMetrics(
+  registry: Registry,
+  prefix: string,
+  resources: string[],
+): (resource: string) => InformerHooks {
+  const registers = [registry];
+  const restarts = new Counter({
+    name: `${prefix}_watch_restarts_total`,
+    help: 'Watches ended by an error (error, silent, expired) and started again, per resource',
+    labelNames: ['resource', 'reason'],
+    registers,
+  });
+  const lastList = new Gauge({
+    name: `${prefix}_last_successful_list_timestamp_seconds`,
+    help: 'Unix time of the last successful list per resource (0: never listed)',
+    labelNames: ['resource'],
+    registers,
+  });
+  for (const resource of resources) {
+    for (const reason of ['error', 'silent', 'expired']) restarts.inc({ resource, reason }, 0);
+    lastList.set({ resource }, 0);
+  }
+  return (resource) => ({
+    listed: () => lastList.set({ resource }, Date.now() / 1000),
+    restarted: (reason) => restarts.inc({ resource, reason }),
+  });
+}
+
+/** leader_election_master_status{name}: 1 while this process holds the lease. */
+export function registerLeaderMetric(registry: Registry, name: string): (leading: boolean) => void {
+  const gauge = new Gauge({
+    name: 'leader_election_master_status',
+    help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
+    labelNames: ['name'],
+    registers: [registry],
+  });
+  gauge.set({ name }, 0);
+  return (leading) => gauge.set({ name }, leading ? 1 : 0);
+}
+
+/** rest_client_requests_total{code,method}: every request to the API server, by outcome. */
+export function registerRestClientMetric(
+  registry: Registry,
+): (method: string, code: number | 'error') => void {
+  const counter = new Counter({
+    name: 'rest_client_requests_total',
+    help: 'Number of HTTP requests, partitioned by status code and method',
+    labelNames: ['code', 'method'],
+    registers: [registry],
+  });
+  return (method, code) => counter.inc({ method, code: String(code) });
+}

@@ -1,0 +1,115 @@
+// The controller as a separate process (src/main.ts), the way an operator runs it: its JSON log
+// lines, its exit code, and its metrics and probe endpoints.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { repoRoot } from './controlplane.ts';
+import { eventually } from './wait.ts';
+
+export type LogLine = Record<string, unknown> & { msg: string };
+
+export interface ControllerProcess {
+  child: ChildProcessWithoutNullStreams;
+  exited: Promise<number | null>;
+  out(): string;
+  err(): string;
+  logs(): LogLine[];
+  /** The first log line with this message (and these fields), waiting for it. */
+  waitForLog(msg: string, fields?: Record<string, unknown>, timeoutMs?: number): Promise<LogLine>;
+  /** Base URL of the metrics server. */
+  metricsUrl(): Promise<string>;
+  /** Base URL of the probe server. */
+  probesUrl(): Promise<string>;
+  /** A sample of /metrics: `name{labels}` exactly as exposed, or undefined. */
+  metric(sample: string): Promise<number | undefined>;
+}
+
+/**
+ * Runs `node src/main.ts ...args`. The environment is cleared of the controller's variables, except
+ * that metrics and probes are served on free ports of 127.0.0.1 (through the environment, so that
+ * flags still win).
+ */
+export function startProcess(args: string[], env: Record<string, string> = {}): ControllerProcess {
+  const base = { ...process.env };
+  for (const name of [
+    'KUBECONFIG',
+    'CONFIG',
+    'METRICS_BIND_ADDRESS',
+    'HEALTH_PROBE_BIND_ADDRESS',
+    'LEADER_ELECT',
+    'LEADER_ELECTION_NAMESPACE',
+    'DRY_RUN',
+    'LOG_LEVEL',
+  ]) {
+    delete base[name];
+  }
+  const child = spawn(
+    join(repoRoot, 'node_modules', '.bin', 'node'),
+    [join(repoRoot, 'src', 'main.ts'), ...args],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        ...base,
+        METRICS_BIND_ADDRESS: '127.0.0.1:0',
+        HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
+        ...env,
+      },
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (process.env.TEST_LOG) process.stderr.write(d);
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const logs = () =>
+    stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogLine);
+  const waitForLog = (msg: string, fields: Record<string, unknown> = {}, timeoutMs = 30_000) =>
+    eventually(
+      () => logs().find((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v)),
+      `log line "${msg}"`,
+      timeoutMs,
+    );
+  const url = async (msg: string) => `http://${String((await waitForLog(msg)).address)}`;
+  const metricsUrl = () => url('serving metrics');
+  return {
+    child,
+    exited,
+    out: () => stdout,
+    err: () => stderr,
+    logs,
+    waitForLog,
+    metricsUrl,
+    probesUrl: () => url('serving health probes'),
+    async metric(sample) {
+      const text = await (await fetch(`${await metricsUrl()}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+      return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+    },
+  };
+}
+
+/** Stops a process if it is still running; for test clean-up. */
+export async function ensureStopped(p: ControllerProcess | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGKILL');
+  await p.exited;
+}
+
+/** A copy of config/controller.yaml with top-level fields replaced; returns its path. */
+export async function configFile(changes: Record<string, unknown>): Promise<string> {
+  const config = parse(await readFile(join(repoRoot, 'config', 'controller.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const path = join(await mkdtemp(join(tmpdir(), 'nic-config-')), 'controller.yaml');
+  await writeFile(path, stringify({ ...config, ...changes }));
+  return path;
+}
