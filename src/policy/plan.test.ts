@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { desiredPolicies } from './desired.ts';
+import { plan } from './plan.ts';
+import { defaultPolicyConfig as config } from './profiles.ts';
+import type { NamespaceView, NetworkPolicy } from './types.ts';
+
+const ns = (labels: Record<string, string>): NamespaceView => ({
+  name: 'team-a',
+  labels,
+  annotations: {},
+  terminating: false,
+});
+const byName = (ps: NetworkPolicy[]) => new Map(ps.map((p) => [p.metadata.name, p]));
+const strict = desiredPolicies('team-a', 'strict', config);
+const kinds = (p: ReturnType<typeof plan>) => p.changes.map((c) => `${c.kind} ${c.policy}`);
+
+describe('plan', () => {
+  it('applies every policy of a newly selected namespace', () => {
+    expect(kinds(plan(ns({ isolation: 'strict' }), new Map(), config, 'delete'))).toEqual([
+      'apply default-deny-all',
+      'apply allow-dns',
+      'apply allow-same-namespace',
+    ]);
+  });
+
+  it('plans nothing when everything is in place', () => {
+    expect(plan(ns({ isolation: 'strict' }), byName(strict), config, 'delete').changes).toEqual([]);
+  });
+
+  it('re-applies only the policy that drifted, saying how', () => {
+    const edited = structuredClone(strict);
+    edited[1]!.spec.egress = [];
+    const p = plan(ns({ isolation: 'strict' }), byName(edited), config, 'delete');
+    expect(p.changes).toMatchObject([{ kind: 'apply', policy: 'allow-dns', drift: 'modified' }]);
+  });
+
+  it('on a profile change applies the new policies and deletes the old ones, even in orphan mode', () => {
+    const p = plan(ns({ isolation: 'default-deny-ingress' }), byName(strict), config, 'orphan');
+    expect(kinds(p)).toEqual([
+      'apply default-deny-ingress',
+      'delete default-deny-all',
+      'delete allow-dns',
+      'delete allow-same-namespace',
+    ]);
+  });
+
+  it('releases every policy of an unselected namespace the configured way', () => {
+    expect(kinds(plan(ns({}), byName(strict), config, 'orphan'))).toEqual([
+      'orphan default-deny-all',
+      'orphan allow-dns',
+      'orphan allow-same-namespace',
+    ]);
+  });
+
+  it('changes nothing for an unknown profile value', () => {
+    const p = plan(ns({ isolation: 'Strict' }), byName(strict), config, 'delete');
+    expect(p.decision).toEqual({ kind: 'unknown-profile', value: 'Strict' });
+    expect(p.changes).toEqual([]);
+  });
+});
