@@ -16,11 +16,9 @@ const kinds = (p: ReturnType<typeof plan>) => p.changes.map((c) => `${c.kind} ${
 
 describe('plan', () => {
   it('applies every policy of a newly selected namespace', () => {
-    expect(kinds(plan(ns({ isolation: 'strict' }), new Map(), config, 'delete'))).toEqual([
-      'apply default-deny-all',
-      'apply allow-dns',
-      'apply allow-same-namespace',
-    ]);
+    expect(
+      kinds(plan(ns({ isolation: 'strict' }), new Map<string, NetworkPolicy>(), config, 'delete')),
+    ).toEqual(['apply default-deny-all', 'apply allow-dns', 'apply allow-same-namespace']);
   });
 
   it('plans nothing when everything is in place', () => {
