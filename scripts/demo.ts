@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { PinoPretty } from 'pino-pretty';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { networkPolicyPath } from '../src/kube/resources.ts';
@@ -29,13 +30,27 @@ const admin = new KubeClient(loadKubeConfig(cp.kubeconfig));
 say('starting the controller');
 const controller = spawn(
   join(repoRoot, 'node_modules', '.bin', 'node'),
-  [join(repoRoot, 'src', 'main.ts'), '--kubeconfig', cp.kubeconfig],
+  [
+    join(repoRoot, 'src', 'main.ts'),
+    '--kubeconfig',
+    cp.kubeconfig,
+    '--metrics-bind-address',
+    '127.0.0.1:0',
+    '--health-probe-bind-address',
+    '127.0.0.1:0',
+  ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
 // However the demo ends, its controller ends with it (Ctrl-C reaches both through the process group).
 process.on('exit', () => controller.kill('SIGTERM'));
+// The controller's log is shown readable; its JSON is also read for the addresses it serves on.
+const serving: Record<string, string> = {};
+createInterface({ input: controller.stdout }).on('line', (line) => {
+  const entry = JSON.parse(line) as { msg: string; address?: string };
+  if (entry.address) serving[entry.msg] = entry.address;
+});
 controller.stdout.pipe(
   PinoPretty({
     colorize: true,
@@ -105,6 +120,20 @@ async function demo() {
     const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
     console.log(`   repair time: median ${ms(at(0.5))}, p90 ${ms(at(0.9))}, max ${ms(times.at(-1)!)}`);
   }
+
+  say("the controller's metrics (excerpt of /metrics) and readiness");
+  const metrics = await (await fetch(`http://${serving['serving metrics']}/metrics`)).text();
+  for (const line of metrics.split('\n')) {
+    if (
+      /^(namespace_isolation_(drift_repairs_total|policy_writes_total)\{policy="(allow-dns|default-deny-all)".*\} [1-9]|namespace_isolation_drift_repair_duration_seconds_(sum|count)|controller_runtime_reconcile_total.*success)/.test(
+        line,
+      )
+    ) {
+      console.log(`   ${line}`);
+    }
+  }
+  const ready = await fetch(`http://${serving['serving health probes']}/readyz?verbose`);
+  console.log(`   /readyz: ${ready.status} ${(await ready.text()).trim().replaceAll('\n', ', ')}`);
 
   say('removing the isolation label from team-a');
   await label('team-a', null);
