@@ -168,12 +168,12 @@ async function timeRepair(name: string, drift: () => Promise<unknown>): Promise<
   const list = await admin.list<Policy>(`/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies`);
   const abort = new AbortController();
   let driftSeen = 0;
+  const events = await admin.watch<Policy>(
+    '/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies',
+    { resourceVersion: list.metadata.resourceVersion, fieldSelector: `metadata.name=${name}` },
+    abort.signal,
+  );
   const repaired = (async () => {
-    const events = admin.watch<Policy>(
-      '/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies',
-      { resourceVersion: list.metadata.resourceVersion, fieldSelector: `metadata.name=${name}` },
-      abort.signal,
-    );
     for await (const e of events) {
       if (!driftSeen)
         driftSeen = performance.now(); // the drift itself

@@ -74,6 +74,7 @@ export function runController(
         clog.debug({ resource, count }, 'listed');
       },
       handlerFailed: (error) => clog.error({ resource, err: error }, 'event handler failed'),
+      progressed: () => metrics.progressed?.(),
     };
   };
   const namespaces = new Informer<NamespaceObject>(

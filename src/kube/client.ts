@@ -144,8 +144,8 @@ export class KubeClient {
     return { items, metadata: { resourceVersion } };
   }
 
-  /** The events of one watch request until the server closes it or `signal` aborts it. */
-  async *watch<T>(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+  /** Opens a watch; resolves once the server accepted it, with its events until it ends or `signal` aborts. */
+  async watch<T>(path: string, query: Query, signal: AbortSignal): Promise<AsyncIterable<WatchEvent<T>>> {
     const { agent, headers } = await this.prepare();
     this.count('WATCH', path);
     const res = await this.fetch('GET', this.url(path, { ...query, watch: true }), {
@@ -154,18 +154,7 @@ export class KubeClient {
       signal,
     });
     if (!res.ok || !res.body) throw apiError('WATCH', path, res.status, await res.text());
-    const body = Readable.fromWeb(res.body);
-    const lines = createInterface({ input: body, crlfDelay: Infinity });
-    try {
-      for await (const line of lines) {
-        if (line) yield JSON.parse(line) as WatchEvent<T>;
-      }
-    } finally {
-      // Whoever stops reading (or aborts) ends the stream; a late abort error has nowhere to go.
-      lines.close();
-      body.on('error', () => undefined);
-      body.destroy();
-    }
+    return events<T>(Readable.fromWeb(res.body));
   }
 
   private count(method: string, path: string): void {
@@ -188,6 +177,21 @@ export class KubeClient {
 
   close(): Promise<void> {
     return this.agent?.close() ?? Promise.resolve();
+  }
+}
+
+/** Newline-delimited watch events, until the stream ends or whoever reads stops. */
+async function* events<T>(body: Readable): AsyncGenerator<WatchEvent<T>> {
+  const lines = createInterface({ input: body, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      if (line) yield JSON.parse(line) as WatchEvent<T>;
+    }
+  } finally {
+    // Whoever stops reading (or aborts) ends the stream; a late abort error has nowhere to go.
+    lines.close();
+    body.on('error', () => undefined);
+    body.destroy();
   }
 }
 

@@ -27,7 +27,7 @@ function source(items: Obj[], scripts: ((signal: AbortSignal) => AsyncIterable<S
     watch(rv, signal) {
       calls.watch.push(rv);
       const script = scripts.shift() ?? hang;
-      return script(signal);
+      return Promise.resolve(script(signal));
     },
   };
   return { lw, calls };

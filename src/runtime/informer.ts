@@ -21,7 +21,8 @@ export interface StreamEvent<T> {
 /** Where the informer lists and watches from; the kube adapter provides it. */
 export interface ListWatch<T> {
   list(): Promise<{ items: T[]; resourceVersion: string }>;
-  watch(resourceVersion: string, signal: AbortSignal): AsyncIterable<StreamEvent<T>>;
+  /** Resolves once the server has accepted the watch; the events follow. */
+  watch(resourceVersion: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent<T>>>;
 }
 
 export interface Handlers<T> {
@@ -37,6 +38,8 @@ export interface InformerHooks {
   restarted?(reason: string, error: unknown, delayMs: number): void;
   /** A handler threw; the informer goes on. */
   handlerFailed?(error: unknown): void;
+  /** A list, or any watch event (bookmarks included): the informer is in touch with the server. */
+  progressed?(): void;
 }
 
 export interface InformerOptions {
@@ -153,6 +156,7 @@ export class Informer<T extends KubeObject> {
       }
     }
     this.hooks.listed?.(items.length);
+    this.hooks.progressed?.();
     if (!this.synced) {
       this.synced = true;
       for (const resolve of this.syncWaiters.splice(0)) resolve();
@@ -177,9 +181,13 @@ export class Informer<T extends KubeObject> {
     let resourceVersion = from;
     try {
       arm();
-      for await (const event of this.source.watch(from, abort.signal)) {
+      const events = await this.source.watch(from, abort.signal);
+      // Connected: in touch with the server even if nothing changes (and no bookmark comes).
+      this.hooks.progressed?.();
+      for await (const event of events) {
         arm();
         healthy();
+        this.hooks.progressed?.();
         if (event.type === 'ERROR') {
           const status = event.object as { code?: number; message?: string };
           if (status.code === 410) throw new Gone(status.message ?? 'resourceVersion expired');

@@ -141,7 +141,7 @@ export function registerControllerMetrics(
   };
 }
 
-/** Watch restarts and the time of the last successful list, per resource, under `prefix`. */
+/** Watch restarts, the last successful list and the last sign of life, per resource, under `prefix`. */
 export function registerInformerMetrics(
   registry: Registry,
   prefix: string,
@@ -160,13 +160,22 @@ export function registerInformerMetrics(
     labelNames: ['resource'],
     registers,
   });
+  // A healthy watch can go days without a list; the API server sends it a bookmark every minute.
+  const lastActivity = new Gauge({
+    name: `${prefix}_last_watch_activity_timestamp_seconds`,
+    help: 'Unix time of the last list or watch event (bookmarks included) per resource (0: never)',
+    labelNames: ['resource'],
+    registers,
+  });
   for (const resource of resources) {
     for (const reason of ['error', 'silent', 'expired']) restarts.inc({ resource, reason }, 0);
     lastList.set({ resource }, 0);
+    lastActivity.set({ resource }, 0);
   }
   return (resource) => ({
     listed: () => lastList.set({ resource }, Date.now() / 1000),
     restarted: (reason) => restarts.inc({ resource, reason }),
+    progressed: () => lastActivity.set({ resource }, Date.now() / 1000),
   });
 }
 

@@ -328,6 +328,9 @@ func startEtcd(dataDir string, st *state) (*embed.Etcd, error) {
 	cfg.UnsafeNoFsync = true // test data: speed over durability across power loss
 	cfg.LogLevel = "error"
 	cfg.QuotaBackendBytes = 4 << 30
+	// As kubeadm configures etcd: progress notifications let the API server's watch cache send
+	// bookmarks on quiet resources too (without them a watch on namespaces can stay silent).
+	cfg.WatchProgressNotifyInterval = 5 * time.Second
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, err
