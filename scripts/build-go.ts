@@ -1,8 +1,10 @@
-// `npm run build:controlplane`: builds test/controlplane if its sources changed (CI's install step).
-import { ensureBuilt, MissingGoError } from '../test/support/controlplane.ts';
+// `npm run build:go`: builds the Go programs the tests use, the local control plane and kustomize,
+// where their sources changed (CI's install step).
+import { CONTROL_PLANE, ensureGoBinary, KUSTOMIZE, MissingGoError } from '../test/support/gobuild.ts';
 
 try {
-  await ensureBuilt();
+  await ensureGoBinary(CONTROL_PLANE);
+  await ensureGoBinary(KUSTOMIZE);
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(err instanceof MissingGoError ? 3 : 1);

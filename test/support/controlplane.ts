@@ -1,77 +1,16 @@
 // Builds and runs the local control plane (test/controlplane: embedded etcd + kube-apiserver) for
 // tests, the demo and the benchmark: start, stop, restart on the same data, compact etcd.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { CONTROL_PLANE, ensureGoBinary } from './gobuild.ts';
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
-const sourceDir = join(repoRoot, 'test', 'controlplane');
-const cacheDir = join(repoRoot, '.cache');
-const binary = join(cacheDir, 'bin', 'controlplane');
-const stampFile = `${binary}.sha256`;
+export { MissingGoError, repoRoot } from './gobuild.ts';
 
-/** The Go toolchain is missing: says what to install instead of failing obscurely. */
-export class MissingGoError extends Error {
-  constructor() {
-    super(
-      'Go is not installed (no `go` on PATH). The local control plane is a Go program built from the Go module proxy: ' +
-        'install Go 1.24 or newer (https://go.dev/dl, or `apt-get install golang`) and run this again.',
-    );
-    this.name = 'MissingGoError';
-  }
-}
-
-async function sourceHash(): Promise<string> {
-  const hash = createHash('sha256');
-  const files = (await readdir(sourceDir)).filter(
-    (f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum',
-  );
-  for (const f of files.sort()) {
-    hash
-      .update(f)
-      .update('\0')
-      .update(await readFile(join(sourceDir, f)));
-  }
-  return hash.digest('hex');
-}
-
-/**
- * Builds the control plane program if its sources changed since the last build, with GOMODCACHE
- * and GOCACHE under .cache/ so that the cold build (10-20 minutes) happens once per machine.
- */
-export async function ensureBuilt(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {
-  const want = await sourceHash();
-  if (existsSync(binary) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')).trim() === want) {
-    return binary;
-  }
-  if (spawnSync('go', ['version']).error) throw new MissingGoError();
-  log('building the local control plane (kube-apiserver + etcd); the first build takes 10-20 minutes…');
-  const started = Date.now();
-  const env = {
-    ...process.env,
-    GOMODCACHE: join(cacheDir, 'gomod'),
-    GOCACHE: join(cacheDir, 'gobuild'),
-    CGO_ENABLED: '0',
-    GOFLAGS: '-mod=readonly',
-  };
-  const build = spawn('go', ['build', '-trimpath', '-ldflags=-s', '-o', binary, '.'], {
-    cwd: sourceDir,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const code = await new Promise<number | null>((res, rej) => {
-    build.on('error', rej);
-    build.on('exit', res);
-  });
-  if (code !== 0)
-    throw new Error(`building test/controlplane failed (go build exited ${code}); see its output above`);
-  await writeFile(stampFile, `${want}\n`);
-  log(`built ${binary} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return binary;
-}
+/** Builds the control plane program if its sources changed; returns its path. */
+export const ensureBuilt = () => ensureGoBinary(CONTROL_PLANE);
 
 export interface ControlPlaneOptions {
   /** Folder for etcd data, certificates and kubeconfigs; reuse it to keep the cluster's state. */
