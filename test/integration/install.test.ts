@@ -1,0 +1,346 @@
+// The install, proved against the real API server with RBAC on: the kustomize manifests are
+// accepted (server-side dry-run, then for real); the controller, authenticated as its
+// ServiceAccount with only the shipped RBAC, does its whole job; and it can do nothing else.
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { networkPolicyPath } from '../../src/kube/resources.ts';
+import { uniqueName } from '../support/kube.ts';
+import { applyObject, kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
+import { type ControllerProcess, ensureStopped, startProcess } from '../support/process.ts';
+import { controllerNamespace } from '../support/users.ts';
+import { eventually } from '../support/wait.ts';
+
+const admin = new KubeClient(loadKubeConfig(inject('kubeconfig')));
+const controllerKubeconfig = inject('controllerKubeconfig');
+const asController = new KubeClient(loadKubeConfig(controllerKubeconfig));
+const LEASE = 'namespace-isolation-controller';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/**
+ * Every permission the controller uses, and where. The ClusterRole and Role must grant exactly
+ * these: a verb the code needs and the role lacks fails the scenario below with that verb named.
+ */
+const CLUSTER_RULES: Rule[] = [
+  // src/kube/resources.ts listWatch(NAMESPACES): the namespace informer.
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+  // listWatch(NETWORK_POLICIES): the policy informer; applyNetworkPolicy (server-side apply: patch,
+  // and create when the policy is missing), deleteNetworkPolicy, removeLabels (patch).
+  {
+    apiGroups: ['networking.k8s.io'],
+    resources: ['networkpolicies'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete'],
+  },
+  // src/kube/events.ts: a new Event (create), a repeat's series count (patch).
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+];
+const LEASE_RULES: Rule[] = [
+  // src/kube/lease.ts: the first candidate creates the Lease; then get and update (renew, release).
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: [LEASE],
+    verbs: ['get', 'update'],
+  },
+];
+
+interface Access {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+async function allowed(client: KubeClient, access: Access): Promise<boolean> {
+  const review = await client.request<{ status: { allowed: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: access },
+      },
+    },
+  );
+  return review.status.allowed;
+}
+const describeAccess = (a: Access) =>
+  `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}${a.name ? ` ${a.name}` : ''}${a.namespace ? ` in ${a.namespace}` : ' (all namespaces)'}`;
+
+/** RBAC refusals in a controller's log, as "verb resource.group": the permissions it lacked. */
+function refusals(p: ControllerProcess): string[] {
+  const found = new Set<string>();
+  for (const m of p
+    .out()
+    .matchAll(/cannot (\w+) resource \\?"([^"\\]+)\\?"(?: in API group \\?"([^"\\]*)\\?")?/g)) {
+    found.add(`${m[1]} ${m[2]}${m[3] ? `.${m[3]}` : ''}`);
+  }
+  return [...found];
+}
+
+let objects: ManifestObject[];
+beforeAll(async () => {
+  objects = await kustomizeBuild('manifests');
+});
+afterAll(async () => {
+  await admin.close();
+  await asController.close();
+});
+
+describe('installing with kubectl apply -k manifests/', () => {
+  it('is accepted by the API server object by object: server-side dry-run first, then for real', async () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ConfigMap',
+      'Deployment',
+      'Namespace',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'ServiceAccount',
+    ]);
+    // The Namespace first: a dry-run of the objects in it needs it to exist.
+    const ordered = [...objects].sort(
+      (a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'),
+    );
+    for (const obj of ordered) {
+      const what = `${obj.kind} ${obj.metadata.name}`;
+      await expect(
+        applyObject(admin, obj, { dryRun: true, fieldManager: 'install-test' }),
+        what,
+      ).resolves.toBeDefined();
+      await expect(
+        applyObject(admin, obj, { dryRun: false, fieldManager: 'install-test' }),
+        what,
+      ).resolves.toBeDefined();
+    }
+  });
+
+  it('grants exactly the permissions the controller uses, in its roles', () => {
+    const byKind = (kind: string) =>
+      objects.find((o) => o.kind === kind) as ManifestObject & { rules: Rule[] };
+    expect(byKind('ClusterRole').rules).toEqual(CLUSTER_RULES);
+    expect(byKind('Role').rules).toEqual(LEASE_RULES);
+    expect(byKind('Role').metadata.namespace).toBe(controllerNamespace);
+  });
+});
+
+describe('the controller as its ServiceAccount, with the shipped RBAC only', () => {
+  let ctl: ControllerProcess | undefined;
+  afterEach(() => ensureStopped(ctl));
+
+  it('creates, repairs, records Events, cleans up and leads, without one refusal', async () => {
+    const configMap = objects.find((o) => o.kind === 'ConfigMap') as ManifestObject & {
+      data: Record<string, string>;
+    };
+    const config = join(tmpdir(), `${uniqueName('shipped-config')}.yaml`);
+    await writeFile(config, configMap.data['controller.yaml']!);
+    ctl = startProcess(['--kubeconfig', controllerKubeconfig, '--config', config, '--leader-elect'], {
+      LEADER_ELECTION_NAMESPACE: controllerNamespace,
+    });
+    const p = ctl;
+    // A wait that fails with the permissions the controller was refused, if any.
+    const step = async <T>(what: string, check: () => Promise<T | undefined | false>) => {
+      try {
+        return await eventually(check, what, 20_000);
+      } catch (err) {
+        const missing = refusals(p);
+        throw missing.length ? new Error(`${what}: the shipped RBAC lacks ${missing.join(', ')}`) : err;
+      }
+    };
+
+    await step('leadership (Lease create, get, update)', () =>
+      Promise.resolve(p.logs().some((l) => l.msg === 'became leader; reconciling')),
+    );
+    const ns = uniqueName('it-rbac');
+    await admin.request('POST', '/api/v1/namespaces', {
+      body: { metadata: { name: ns, labels: { isolation: 'strict' } } },
+    });
+    const list = async () =>
+      (
+        await admin.list<{ metadata: { name: string } }>(
+          `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`,
+        )
+      ).items;
+    await step(
+      'the three policies (server-side apply creating them)',
+      async () => (await list()).length === 3,
+    );
+    for (let i = 0; i < 2; i++) {
+      await admin.request('DELETE', networkPolicyPath(ns, 'allow-dns'));
+      await step(`allow-dns repaired, time ${i + 1}`, () =>
+        admin.request('GET', networkPolicyPath(ns, 'allow-dns')),
+      );
+    }
+    await step('the repeated PolicyRepaired Event counted in a series (Event create, patch)', async () => {
+      const events = await admin.list<{ reason: string; series?: { count: number } }>(
+        `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+      );
+      return events.items.some((e) => e.reason === 'PolicyRepaired' && (e.series?.count ?? 0) >= 2);
+    });
+    await admin.request('PATCH', `/api/v1/namespaces/${ns}`, {
+      body: { metadata: { labels: { isolation: null } } },
+      contentType: 'application/merge-patch+json',
+    });
+    await step('the policies removed when the label goes (delete)', async () => (await list()).length === 0);
+
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.logs().map((l) => l.msg)).toContain('released the lease');
+    expect(refusals(p)).toEqual([]);
+  });
+
+  it('holds every permission it uses', async () => {
+    const uses: Access[] = [
+      ...CLUSTER_RULES.flatMap((r) =>
+        r.verbs.map((verb) => ({ verb, group: r.apiGroups[0]!, resource: r.resources[0]! })),
+      ),
+      { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: controllerNamespace },
+      {
+        verb: 'get',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: controllerNamespace,
+        name: LEASE,
+      },
+      {
+        verb: 'update',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: controllerNamespace,
+        name: LEASE,
+      },
+    ];
+    for (const access of uses) expect(await allowed(asController, access), describeAccess(access)).toBe(true);
+  });
+
+  it('can do nothing more: secrets, namespaces, policy status, other leases and escalation are refused', async () => {
+    const refused: Access[] = [
+      { verb: 'get', group: '', resource: 'secrets' },
+      { verb: 'list', group: '', resource: 'secrets', namespace: controllerNamespace },
+      { verb: 'get', group: '', resource: 'configmaps', namespace: 'kube-system' },
+      { verb: 'create', group: '', resource: 'namespaces' },
+      { verb: 'update', group: '', resource: 'namespaces', name: 'default' },
+      { verb: 'patch', group: '', resource: 'namespaces', name: 'default' },
+      { verb: 'delete', group: '', resource: 'namespaces', name: 'default' },
+      {
+        verb: 'update',
+        group: 'networking.k8s.io',
+        resource: 'networkpolicies',
+        subresource: 'status',
+        namespace: 'default',
+      },
+      {
+        verb: 'patch',
+        group: 'networking.k8s.io',
+        resource: 'networkpolicies',
+        subresource: 'status',
+        namespace: 'default',
+      },
+      { verb: 'get', group: 'networking.k8s.io', resource: 'networkpolicies', namespace: 'default' },
+      { verb: 'create', group: '', resource: 'events', namespace: 'default' },
+      {
+        verb: 'update',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: controllerNamespace,
+        name: 'kube-controller-manager',
+      },
+      {
+        verb: 'delete',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: controllerNamespace,
+        name: LEASE,
+      },
+      { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
+      { verb: 'create', group: '', resource: 'pods', namespace: controllerNamespace },
+      { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+      { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+    ];
+    for (const access of refused)
+      expect(await allowed(asController, access), describeAccess(access)).toBe(false);
+    // And a real request, refused by the API server itself.
+    await expect(asController.request('GET', '/api/v1/namespaces/kube-system/secrets')).rejects.toMatchObject(
+      { status: 403 },
+    );
+  });
+});
+
+describe('the monitoring component', () => {
+  it('renders, and its alerts and dashboard query only metrics the controller exposes', async () => {
+    const monitoring = await kustomizeBuild('manifests/overlays/monitoring');
+    const kinds = monitoring.map((o) => o.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['ServiceMonitor', 'PrometheusRule', 'ConfigMap']));
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    for (const o of monitoring.filter((o) => !clusterScoped.includes(o.kind))) {
+      expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe(controllerNamespace);
+    }
+
+    const rule = monitoring.find((o) => o.kind === 'PrometheusRule') as ManifestObject & {
+      spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+    };
+    const dashboard = monitoring.find(
+      (o) => o.metadata.name === 'namespace-isolation-controller-dashboard',
+    ) as ManifestObject & {
+      data: Record<string, string>;
+    };
+    const panels = (
+      JSON.parse(dashboard.data['namespace-isolation-controller.json']!) as {
+        panels: { title: string; targets: { expr: string }[] }[];
+      }
+    ).panels;
+    const queries = [
+      ...rule.spec.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }))),
+      ...panels.flatMap((p) => p.targets.map((t) => ({ where: `panel "${p.title}"`, expr: t.expr }))),
+    ];
+    expect(rule.spec.groups[0]!.rules.map((r) => r.alert)).toEqual([
+      'NamespaceIsolationReconcileErrors',
+      'NamespaceIsolationWatchStale',
+      'NamespaceIsolationRepeatedDrift',
+      'NamespaceIsolationNoLeader',
+    ]);
+
+    // Every metric family a leader exposes (a family without samples still has its TYPE line).
+    const p = startProcess([
+      '--kubeconfig',
+      inject('kubeconfig'),
+      '--leader-elect',
+      '--leader-election-namespace',
+      controllerNamespace,
+    ]);
+    try {
+      await p.waitForLog('caches synced');
+      const text = await (await fetch(`${await p.metricsUrl()}/metrics`)).text();
+      const exposed = new Set<string>();
+      for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+        exposed.add(name!);
+        if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exposed.add(name! + s);
+      }
+      const metricName =
+        /\b((?:controller_runtime|workqueue|namespace_isolation|leader_election|rest_client|process)_[a-z_]+)\b/g;
+      for (const q of queries) {
+        for (const [name] of q.expr.matchAll(metricName))
+          expect(exposed.has(name), `${q.where}: ${name}`).toBe(true);
+      }
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+});

@@ -1,0 +1,51 @@
+// The shipped manifests: rendered by kustomize (built from the Go module proxy) and applied to
+// the local control plane with server-side apply, as `kubectl apply --server-side -k` would.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import type { KubeClient } from '../../src/kube/client.ts';
+import { ensureGoBinary, KUSTOMIZE, repoRoot } from './gobuild.ts';
+
+export interface ManifestObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+/** `kustomize build <dir>` (relative to the repository), as objects. */
+export async function kustomizeBuild(dir: string): Promise<ManifestObject[]> {
+  const kustomize = await ensureGoBinary(KUSTOMIZE);
+  const { stdout } = await promisify(execFile)(kustomize, ['build', join(repoRoot, dir)], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return parseAllDocuments(stdout).map((d) => d.toJS() as ManifestObject);
+}
+
+interface ApiResourceList {
+  resources: { name: string; kind: string; namespaced: boolean }[];
+}
+
+/** The REST path of an object, found through the API server's discovery. */
+export async function objectPath(client: KubeClient, obj: ManifestObject): Promise<string> {
+  const base = obj.apiVersion.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
+  const list = await client.request<ApiResourceList>('GET', base);
+  const resource = list.resources.find((r) => r.kind === obj.kind && !r.name.includes('/'));
+  if (!resource) throw new Error(`the API server does not serve ${obj.kind} in ${obj.apiVersion}`);
+  const ns = resource.namespaced ? `/namespaces/${obj.metadata.namespace ?? 'default'}` : '';
+  return `${base}${ns}/${resource.name}/${obj.metadata.name}`;
+}
+
+/** Server-side apply of one object, optionally as a server-side dry-run. */
+export async function applyObject(
+  client: KubeClient,
+  obj: ManifestObject,
+  options: { dryRun: boolean; fieldManager: string },
+): Promise<unknown> {
+  return client.request('PATCH', await objectPath(client, obj), {
+    query: { fieldManager: options.fieldManager, force: true, dryRun: options.dryRun ? 'All' : undefined },
+    body: obj,
+    contentType: 'application/apply-patch+yaml',
+  });
+}
