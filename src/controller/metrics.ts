@@ -6,7 +6,7 @@ import type { PolicyConfig } from '../policy/profiles.ts';
 
 export const METRICS_PREFIX = 'namespace_isolation';
 
-export type WriteOperation = 'apply' | 'delete' | 'orphan';
+export type WriteOperation = 'apply' | 'replace' | 'delete' | 'orphan';
 
 export interface PolicyMetrics {
   wrote(policy: string, operation: WriteOperation): void;
@@ -35,7 +35,7 @@ export function registerPolicyMetrics(
   });
   const writes = new Counter({
     name: `${METRICS_PREFIX}_policy_writes_total`,
-    help: 'NetworkPolicy writes (apply, delete, orphan) by policy; dry_run="true" writes changed nothing',
+    help: 'NetworkPolicy writes (apply, replace, delete, orphan) by policy; dry_run="true" writes changed nothing',
     labelNames: ['policy', 'operation', 'dry_run'],
     registers,
   });
@@ -46,7 +46,7 @@ export function registerPolicyMetrics(
     registers,
   });
   for (const name of policies) {
-    for (const operation of ['apply', 'delete', 'orphan'])
+    for (const operation of ['apply', 'replace', 'delete', 'orphan'])
       writes.inc({ policy: name, operation, dry_run }, 0);
     for (const drift of ['deleted', 'modified', 'labels']) repairs.inc({ policy: name, drift }, 0);
   }

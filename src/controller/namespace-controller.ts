@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
 import type { EventRecorder, EventSubject } from '../kube/events.ts';
 import { namespaceView, type NamespaceObject, type WriteOptions } from '../kube/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { applyNetworkPolicy, deleteNetworkPolicy, removeLabels } from '../kube/resources.ts';
+import {
+  applyNetworkPolicy,
+  deleteNetworkPolicy,
+  removeLabels,
+  replaceNetworkPolicy,
+} from '../kube/resources.ts';
 import { type Change, type OptOut, plan } from '../policy/plan.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../policy/labels.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
@@ -167,9 +172,13 @@ export class NamespaceController implements Reconciler {
     changedAt: number | undefined,
     log: Logger,
   ): Promise<void> {
-    const { policy, drift, desired } = change;
+    const { policy, drift, desired, observed } = change;
+    // A modified spec is replaced as a whole, since fields another manager added survive an
+    // apply; the replace is conditional on the cached resourceVersion (a 409 retries).
+    const operation = drift === 'modified' && observed ? 'replace' : 'apply';
     try {
-      await applyNetworkPolicy(this.client, desired, this.write);
+      if (operation === 'apply') await applyNetworkPolicy(this.client, desired, this.write);
+      else await replaceNetworkPolicy(this.client, replacement(desired, observed!), this.write);
     } catch (err) {
       await this.events.record(
         subject,
@@ -180,7 +189,7 @@ export class NamespaceController implements Reconciler {
       );
       throw err;
     }
-    this.metrics.wrote(policy, 'apply');
+    this.metrics.wrote(policy, operation);
     if (!created && !this.settings.dryRun) {
       this.metrics.repaired(
         policy,
@@ -188,7 +197,7 @@ export class NamespaceController implements Reconciler {
         changedAt === undefined ? undefined : (performance.now() - changedAt) / 1000,
       );
     }
-    log.info({ policy, drift, dryRun: this.settings.dryRun }, 'applied NetworkPolicy');
+    log.info({ policy, drift, operation, dryRun: this.settings.dryRun }, 'applied NetworkPolicy');
     const profile = desired.metadata.labels?.[PROFILE_LABEL];
     await this.events.record(
       subject,
@@ -236,4 +245,15 @@ export class ReconcileError extends Error {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The observed policy with the desired spec and our labels: everything else it carries is kept. */
+function replacement(desired: NetworkPolicy, observed: ObservedPolicy): ObservedPolicy {
+  return {
+    ...observed,
+    apiVersion: desired.apiVersion,
+    kind: desired.kind,
+    metadata: { ...observed.metadata, labels: { ...observed.metadata.labels, ...desired.metadata.labels } },
+    spec: desired.spec,
+  };
 }

@@ -74,6 +74,21 @@ export function applyNetworkPolicy<T extends { metadata: { name: string; namespa
 }
 
 /**
+ * Replaces a policy as a whole (PUT), if it is still at its resourceVersion (409 otherwise). Server-side
+ * apply leaves fields that another manager set (a rule added by `kubectl edit`); a replace does not.
+ */
+export function replaceNetworkPolicy<T extends { metadata: { name: string; namespace: string } }>(
+  client: KubeClient,
+  policy: T,
+  options: WriteOptions,
+): Promise<T> {
+  return client.request<T>('PUT', networkPolicyPath(policy.metadata.namespace, policy.metadata.name), {
+    query: { fieldManager: options.fieldManager, dryRun: options.dryRun ? 'All' : undefined },
+    body: policy,
+  });
+}
+
+/**
  * Deletes a policy if it is still the version we looked at (a precondition on its
  * resourceVersion), so a policy re-created meanwhile is never removed by mistake. Gone is fine.
  */

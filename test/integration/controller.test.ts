@@ -75,7 +75,7 @@ describe('namespace isolation controller', () => {
     expect(ctl.writes().patch - before).toBe(3);
   });
 
-  it('repairs a deleted policy, an edited spec and stripped labels', async () => {
+  it('repairs a deleted policy, an edited spec, a rule added by hand and stripped labels', async () => {
     const ns = await namespace({ isolation: 'strict' });
     await converged(ns);
 
@@ -99,6 +99,15 @@ describe('namespace isolation controller', () => {
       { name: 'default-deny-all', namespace: ns, body: { spec: { policyTypes: ['Ingress'] } } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
+    await converged(ns);
+
+    // A rule added by hand (kubectl edit): a field another manager owns, which a server-side
+    // apply alone would leave in place.
+    await raw.request('PATCH', `${npPath(ns)}/default-deny-all`, {
+      query: { fieldManager: 'kubectl-edit' },
+      body: { spec: { ingress: [{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }] } },
+      contentType: 'application/merge-patch+json',
+    });
     await converged(ns);
 
     await admin.net.patchNamespacedNetworkPolicy(
