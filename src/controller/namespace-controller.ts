@@ -175,10 +175,15 @@ export class NamespaceController implements Reconciler {
     const { policy, drift, desired, observed } = change;
     // A modified spec is replaced as a whole, since fields another manager added survive an
     // apply; the replace is conditional on the cached resourceVersion (a 409 retries).
-    const operation = drift === 'modified' && observed ? 'replace' : 'apply';
+    const resourceVersion = drift === 'modified' ? observed?.metadata.resourceVersion : undefined;
+    const operation = resourceVersion === undefined ? 'apply' : 'replace';
     try {
-      if (operation === 'apply') await applyNetworkPolicy(this.client, desired, this.write);
-      else await replaceNetworkPolicy(this.client, replacement(desired, observed!), this.write);
+      if (resourceVersion === undefined) await applyNetworkPolicy(this.client, desired, this.write);
+      else {
+        const labels = { ...observed!.metadata.labels, ...desired.metadata.labels };
+        const policy = { metadata: { ...desired.metadata, labels }, spec: desired.spec };
+        await replaceNetworkPolicy(this.client, policy, resourceVersion, this.write);
+      }
     } catch (err) {
       await this.events.record(
         subject,
@@ -245,15 +250,4 @@ export class ReconcileError extends Error {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The observed policy with the desired spec and our labels: everything else it carries is kept. */
-function replacement(desired: NetworkPolicy, observed: ObservedPolicy): ObservedPolicy {
-  return {
-    ...observed,
-    apiVersion: desired.apiVersion,
-    kind: desired.kind,
-    metadata: { ...observed.metadata, labels: { ...observed.metadata.labels, ...desired.metadata.labels } },
-    spec: desired.spec,
-  };
 }

@@ -74,17 +74,25 @@ export function applyNetworkPolicy<T extends { metadata: { name: string; namespa
 }
 
 /**
- * Replaces a policy as a whole (PUT), if it is still at its resourceVersion (409 otherwise). Server-side
- * apply leaves fields that another manager set (a rule added by `kubectl edit`); a replace does not.
+ * Replaces a policy's spec and labels as a whole, if it is still at `resourceVersion` (409 otherwise).
+ * Server-side apply leaves fields that another manager set (a rule added by `kubectl edit`); this does
+ * not. A JSON patch rather than a PUT, so that the controller needs the `patch` verb only.
  */
-export function replaceNetworkPolicy<T extends { metadata: { name: string; namespace: string } }>(
+export function replaceNetworkPolicy(
   client: KubeClient,
-  policy: T,
+  policy: { metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: unknown },
+  resourceVersion: string,
   options: WriteOptions,
-): Promise<T> {
-  return client.request<T>('PUT', networkPolicyPath(policy.metadata.namespace, policy.metadata.name), {
+): Promise<unknown> {
+  return client.request('PATCH', networkPolicyPath(policy.metadata.namespace, policy.metadata.name), {
     query: { fieldManager: options.fieldManager, dryRun: options.dryRun ? 'All' : undefined },
-    body: policy,
+    // The patched object keeps this resourceVersion, which the API server checks like a PUT's.
+    body: [
+      { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion },
+      { op: 'add', path: '/metadata/labels', value: policy.metadata.labels },
+      { op: 'replace', path: '/spec', value: policy.spec },
+    ],
+    contentType: 'application/json-patch+json',
   });
 }
 
