@@ -21,8 +21,8 @@ export class MissingGoError extends Error {
   }
 }
 
-async function sourceHash(moduleDir: string, pkg: string): Promise<string> {
-  const hash = createHash('sha256').update(pkg).update('\0');
+async function sourceHash(moduleDir: string, pkg: string, ldflags: string): Promise<string> {
+  const hash = createHash('sha256').update(pkg).update('\0').update(ldflags).update('\0');
   const files = (await readdir(moduleDir)).filter(
     (f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum',
   );
@@ -44,6 +44,8 @@ export interface GoProgram {
   pkg: string;
   /** What a cold build costs, for the message shown while it runs. */
   coldBuild: string;
+  /** Linker flags beyond -s, from the module's go.mod (e.g. a version to stamp). */
+  ldflags?: (goMod: string) => string[];
 }
 
 /** Builds `program` if its module changed since the last build; returns the binary's path. */
@@ -54,14 +56,18 @@ export async function ensureGoBinary(
   const moduleDir = join(repoRoot, program.module);
   const binary = join(cacheDir, 'bin', program.name);
   const stampFile = `${binary}.sha256`;
-  const want = await sourceHash(moduleDir, program.pkg);
+  const ldflags = [
+    '-s',
+    ...(program.ldflags?.(await readFile(join(moduleDir, 'go.mod'), 'utf8')) ?? []),
+  ].join(' ');
+  const want = await sourceHash(moduleDir, program.pkg, ldflags);
   if (existsSync(binary) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')).trim() === want) {
     return binary;
   }
   if (spawnSync('go', ['version']).error) throw new MissingGoError();
   log(`building ${program.name}; a cold build takes ${program.coldBuild}…`);
   const started = Date.now();
-  const build = spawn('go', ['build', '-trimpath', '-ldflags=-s', '-o', binary, program.pkg], {
+  const build = spawn('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', binary, program.pkg], {
     cwd: moduleDir,
     env: {
       ...process.env,
@@ -89,6 +95,17 @@ export const CONTROL_PLANE: GoProgram = {
   module: 'test/controlplane',
   pkg: '.',
   coldBuild: '3 to 20 minutes (kube-apiserver and etcd)',
+  // So that /version (and `kubectl version`) names the Kubernetes release the module pins.
+  ldflags(goMod) {
+    const version = /^\s*k8s\.io\/kubernetes (v(\d+)\.(\d+)\.\d+)\s*$/m.exec(goMod);
+    if (!version) throw new Error('test/controlplane/go.mod requires no k8s.io/kubernetes version');
+    const v = 'k8s.io/component-base/version';
+    return [
+      `-X ${v}.gitVersion=${version[1]}`,
+      `-X ${v}.gitMajor=${version[2]}`,
+      `-X ${v}.gitMinor=${version[3]}`,
+    ];
+  },
 };
 
 export const KUSTOMIZE: GoProgram = {

@@ -29,7 +29,7 @@ export interface ControllerProcess {
 /**
  * Runs `node src/main.ts ...args`. The environment is cleared of the controller's variables, except
  * that metrics and probes are served on free ports of 127.0.0.1 (through the environment, so that
- * flags still win).
+ * flags still win), or on the addresses `env` gives.
  */
 export function startProcess(args: string[], env: Record<string, string> = {}): ControllerProcess {
   const base = { ...process.env };
@@ -45,17 +45,13 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
   ]) {
     delete base[name];
   }
+  const env_ = { METRICS_BIND_ADDRESS: '127.0.0.1:0', HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0', ...env };
   const child = spawn(
     join(repoRoot, 'node_modules', '.bin', 'node'),
     [join(repoRoot, 'src', 'main.ts'), ...args],
     {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: {
-        ...base,
-        METRICS_BIND_ADDRESS: '127.0.0.1:0',
-        HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
-        ...env,
-      },
+      env: { ...base, ...env_ },
     },
   );
   let stdout = '';
@@ -77,8 +73,10 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
       `log line "${msg}"`,
       timeoutMs,
     );
-  const url = async (msg: string) => `http://${String((await waitForLog(msg)).address)}`;
-  const metricsUrl = () => url('serving metrics');
+  // A port chosen by the caller is known at once; port 0 is learnt from the log line.
+  const url = async (bind: string, msg: string) =>
+    `http://${bind.endsWith(':0') ? String((await waitForLog(msg)).address) : bind}`;
+  const metricsUrl = () => url(env_.METRICS_BIND_ADDRESS, 'serving metrics');
   return {
     child,
     exited,
@@ -87,7 +85,7 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
     logs,
     waitForLog,
     metricsUrl,
-    probesUrl: () => url('serving health probes'),
+    probesUrl: () => url(env_.HEALTH_PROBE_BIND_ADDRESS, 'serving health probes'),
     async metric(sample) {
       const text = await (await fetch(`${await metricsUrl()}/metrics`)).text();
       const line = text.split('\n').find((l) => l.startsWith(`${sample} `));

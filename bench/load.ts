@@ -1,0 +1,233 @@
+// The benchmark's load generator, run in the benchmark's own process: bulk namespace and policy
+// writes straight to the API server, a watch that timestamps every managed policy event, and
+// the controller (src/main.ts) as a separate process whose metrics tell what it wrote.
+import PQueue from 'p-queue';
+import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
+import { NETWORK_POLICIES, networkPolicyPath } from '../src/kube/resources.ts';
+import { MANAGED_SELECTOR } from '../src/policy/labels.ts';
+import type { NetworkPolicy } from '../src/policy/types.ts';
+import { ControlPlane } from '../test/support/controlplane.ts';
+import { type ControllerProcess, ensureStopped, startProcess } from '../test/support/process.ts';
+import { eventually } from '../test/support/wait.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A progress line on stderr, so that a long run shows where it is. */
+export const log = (line: string) =>
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+export type Policy = NetworkPolicy & { metadata: { resourceVersion: string } };
+
+/** A fresh control plane and an admin client, for one scenario. */
+export class Cluster {
+  readonly cp: ControlPlane;
+  readonly admin: KubeClient;
+  private readonly dataDir: string;
+  private readonly watches: PolicyWatch[] = [];
+
+  private constructor(cp: ControlPlane, dataDir: string) {
+    this.cp = cp;
+    this.dataDir = dataDir;
+    this.admin = new KubeClient(loadKubeConfig(cp.kubeconfig));
+  }
+
+  static async start(): Promise<Cluster> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nic-bench-'));
+    return new Cluster(await ControlPlane.start({ dataDir }), dataDir);
+  }
+
+  /** Runs `task` for each item, `concurrency` at a time (the generator's own write rate). */
+  async each<T>(items: T[], task: (item: T) => Promise<unknown>, concurrency = 32): Promise<void> {
+    const pool = new PQueue({ concurrency });
+    await pool.addAll(items.map((item) => () => task(item)));
+  }
+
+  async createNamespaces(names: string[], labels: Record<string, string> = {}): Promise<void> {
+    await this.each(names, (name) =>
+      this.admin.request('POST', '/api/v1/namespaces', { body: { metadata: { name, labels } } }),
+    );
+  }
+
+  async label(names: string[], value: string | null): Promise<void> {
+    await this.each(names, (name) =>
+      this.admin.request('PATCH', `/api/v1/namespaces/${name}`, {
+        body: { metadata: { labels: { isolation: value } } },
+        contentType: 'application/merge-patch+json',
+      }),
+    );
+  }
+
+  /** Two policies of a tenant's own (not the controller's) in each namespace. */
+  async tenantPolicies(names: string[]): Promise<void> {
+    await this.each(names, async (ns) => {
+      for (const name of ['tenant-allow-web', 'tenant-allow-metrics']) {
+        await this.admin.request('POST', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, {
+          body: {
+            metadata: { name },
+            spec: {
+              podSelector: { matchLabels: { app: name } },
+              ingress: [{ ports: [{ port: name.endsWith('web') ? 8080 : 9090 }] }],
+            },
+          },
+        });
+      }
+    });
+  }
+
+  async managedPolicies(): Promise<Policy[]> {
+    return (await this.admin.list<Policy>(NETWORK_POLICIES, { labelSelector: MANAGED_SELECTOR })).items;
+  }
+
+  async kubernetesVersion(): Promise<string> {
+    return (await this.admin.request<{ gitVersion: string }>('GET', '/version')).gitVersion;
+  }
+
+  /** A watch on the managed policies, stopped with the cluster. */
+  async watch(): Promise<PolicyWatch> {
+    const watch = await PolicyWatch.start(this.admin);
+    this.watches.push(watch);
+    return watch;
+  }
+
+  /**
+   * Starts the controller against this cluster as a separate process, logging warnings only (as a
+   * quiet production controller would), on ports chosen here since it logs none.
+   */
+  async controller(extra: string[] = []): Promise<ControllerProcess> {
+    return startProcess(['--kubeconfig', this.cp.kubeconfig, '--log-level', 'warn', ...extra], {
+      METRICS_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
+      HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
+    });
+  }
+
+  async stop(...controllers: (ControllerProcess | undefined)[]): Promise<void> {
+    await Promise.all(controllers.map(ensureStopped));
+    // An open watch would hold the client's HTTP/2 session open.
+    await Promise.all(this.watches.map((w) => w.stop()));
+    await this.admin.close();
+    await this.cp.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface PolicyEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  at: number;
+  policy: Policy;
+}
+
+/**
+ * A watch on every managed policy from now on, timestamping each event with performance.now():
+ * how the benchmark sees what the controller did, as a user's watch would.
+ */
+export class PolicyWatch {
+  readonly present = new Set<string>();
+  private readonly listeners = new Set<(e: PolicyEvent) => void>();
+  private readonly abort = new AbortController();
+  private done: Promise<void> | undefined;
+
+  static async start(client: KubeClient): Promise<PolicyWatch> {
+    const watch = new PolicyWatch();
+    const list = await client.list<Policy>(NETWORK_POLICIES, { labelSelector: MANAGED_SELECTOR });
+    for (const p of list.items) watch.present.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    const events = await client.watch<Policy>(
+      NETWORK_POLICIES,
+      {
+        labelSelector: MANAGED_SELECTOR,
+        resourceVersion: list.metadata.resourceVersion,
+        timeoutSeconds: 3600,
+      },
+      watch.abort.signal,
+    );
+    watch.done = (async () => {
+      try {
+        for await (const e of events) {
+          if (e.type !== 'ADDED' && e.type !== 'MODIFIED' && e.type !== 'DELETED') continue;
+          const event = { type: e.type, at: performance.now(), policy: e.object as Policy };
+          const key = `${event.policy.metadata.namespace}/${event.policy.metadata.name}`;
+          if (e.type === 'DELETED') watch.present.delete(key);
+          else watch.present.add(key);
+          for (const listener of watch.listeners) listener(event);
+        }
+      } catch (err) {
+        if (!watch.abort.signal.aborted) throw err;
+      }
+    })();
+    return watch;
+  }
+
+  on(listener: (e: PolicyEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Waits until exactly `count` managed policies exist; returns when (performance.now()). */
+  async until(count: number, what: string, timeoutMs = 600_000): Promise<number> {
+    await eventually(
+      () => this.present.size === count,
+      `${what} (${count} policies; ${this.present.size} so far)`,
+      timeoutMs,
+    );
+    return performance.now();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.done;
+  }
+}
+
+/** The controller's own count of NetworkPolicy writes, and its API requests by method. */
+export async function writesOf(
+  ctl: ControllerProcess,
+): Promise<{ policyWrites: number; requests: Record<string, number> }> {
+  const text = await (await fetch(`${await ctl.metricsUrl()}/metrics`)).text();
+  let policyWrites = 0;
+  const requests: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const write = /^namespace_isolation_policy_writes_total\{.*dry_run="false"\} (\d+)/.exec(line);
+    if (write) policyWrites += Number(write[1]);
+    const req = /^rest_client_requests_total\{method="(\w+)",code="(\w+)"\} (\d+)/.exec(line);
+    if (req) requests[`${req[1]} ${req[2]}`] = (requests[`${req[1]} ${req[2]}`] ?? 0) + Number(req[3]);
+  }
+  return { policyWrites, requests };
+}
+
+/** A sample from the controller's /metrics, e.g. `process_resident_memory_bytes`. */
+export async function sampleOf(ctl: ControllerProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${await ctl.metricsUrl()}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`the controller exposes no ${name}`);
+  return Number(line.slice(name.length + 1));
+}
+
+/** Waits until the controller has nothing queued or in progress (from its metrics). */
+export async function idle(ctl: ControllerProcess, timeoutMs = 600_000): Promise<void> {
+  const labels = '{name="namespace-isolation",controller="namespace-isolation"}';
+  await eventually(
+    async () =>
+      (await sampleOf(ctl, `workqueue_depth${labels}`)) === 0 &&
+      (await sampleOf(ctl, 'controller_runtime_active_workers{controller="namespace-isolation"}')) === 0,
+    'the controller to be idle',
+    timeoutMs,
+  );
+}
+
+export const policyPath = networkPolicyPath;
+
+/** Percentiles of a sample, in its unit. */
+export function percentiles(xs: number[]): { n: number; p50: number; p90: number; p99: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+  return { n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s.at(-1) ?? NaN };
+}

@@ -1,0 +1,193 @@
+// `npm run bench`: the benchmark against fresh local control planes. Prints a Markdown table and
+// writes every figure, with the machine, to bench/results/<time>.json.
+//
+//   npm run bench                                   every scenario at full size
+//   npm run bench -- --scenario drift,cold          some of them
+//   npm run bench -- --sizes 100,1000 --drift-n 500 --rate 20 --duration 30
+//   npm run bench -- --smoke                        N = 50, checks the write counts (CI)
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../test/support/gobuild.ts';
+import { Cluster, log } from './load.ts';
+import { churn, coldStart, drift, failover, floor } from './scenarios.ts';
+
+const SCENARIOS = ['floor', 'drift', 'cold', 'churn', 'memory', 'failover'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const o = parseArgs({
+  options: {
+    scenario: { type: 'string', default: SCENARIOS.join(',') },
+    sizes: { type: 'string', default: '100,1000,5000' },
+    'drift-n': { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '30' },
+    'churn-n': { type: 'string', default: '1000' },
+    waves: { type: 'string', default: '2' },
+    'memory-sizes': { type: 'string', default: '1000,5000' },
+    'failover-runs': { type: 'string', default: '3' },
+    'floor-samples': { type: 'string', default: '200' },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+}).values;
+
+const smoke = o.smoke;
+const list = (s: string) => s.split(',').map(Number);
+const wanted = new Set((smoke ? 'floor,drift,cold,churn' : o.scenario).split(',') as Scenario[]);
+for (const s of wanted)
+  if (!SCENARIOS.includes(s)) throw new Error(`--scenario: unknown ${s}; known: ${SCENARIOS.join(', ')}`);
+const size = {
+  cold: smoke ? [50] : list(o.sizes),
+  driftN: smoke ? 50 : Number(o['drift-n']),
+  rate: smoke ? 10 : Number(o.rate),
+  duration: smoke ? 2 : Number(o.duration),
+  churnN: smoke ? 50 : Number(o['churn-n']),
+  waves: smoke ? 1 : Number(o.waves),
+  memory: list(o['memory-sizes']),
+  failoverRuns: Number(o['failover-runs']),
+  floorSamples: smoke ? 20 : Number(o['floor-samples']),
+};
+
+const probe = await Cluster.start();
+const machine = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  kubernetes: await probe.kubernetesVersion(),
+};
+await probe.stop();
+log(`machine: ${JSON.stringify(machine)}`);
+
+const results: Record<string, unknown> = {};
+const rows: string[][] = [];
+const problems: string[] = [];
+const row = (what: string, figure: string, target = '', met?: boolean) =>
+  rows.push([what, figure, target, met === undefined ? '' : met ? 'yes' : '**no**']);
+const exact = (what: string, got: number, want: number) => {
+  if (got !== want) problems.push(`${what}: ${got} writes, expected exactly ${want}`);
+  return got === want;
+};
+
+let floorMs: number | undefined;
+if (wanted.has('floor')) {
+  log('floor: the API server alone');
+  const r = await floor(size.floorSamples);
+  results.floor = r;
+  floorMs = r.floorMs;
+  row(
+    'floor: server-side apply round trip (p50 / p99)',
+    `${r.applyRoundTripMs.p50} / ${r.applyRoundTripMs.p99} ms`,
+  );
+  row('floor: write to its watch event (p50 / p99)', `${r.writeToEventMs.p50} / ${r.writeToEventMs.p99} ms`);
+}
+if (wanted.has('drift')) {
+  log(`drift: ${size.driftN} namespaces, ${size.rate}/s for ${size.duration} s`);
+  const r = await drift(size.driftN, size.rate, size.duration, floorMs);
+  results.drift = r;
+  const l = r.latencyMs;
+  const met = l.p99 <= 100 && (r.p99OverFloor === undefined || r.p99OverFloor <= 3);
+  row(
+    `drift repair, ${r.drifts} drifts in ${size.driftN} namespaces at ${size.rate}/s (p50 / p90 / p99 / max)`,
+    `${l.p50} / ${l.p90} / ${l.p99} / ${l.max} ms${r.p99OverFloor === undefined ? '' : `; p99 = ${r.p99OverFloor}× floor`}`,
+    'p99 ≤ 100 ms and ≤ 3× floor',
+    met,
+  );
+  row(
+    `drift repair: writes for ${r.drifts} drifts`,
+    `${r.writes}`,
+    `${r.drifts}`,
+    exact('drift', r.writes, r.drifts),
+  );
+}
+if (wanted.has('cold')) {
+  const runs = [];
+  for (const n of size.cold) {
+    log(`cold start and warm restart: ${n} namespaces`);
+    const r = await coldStart(n);
+    runs.push(r);
+    const c = r.cold;
+    row(
+      `cold start, ${n} namespaces: ready / all ${3 * n} policies`,
+      `${c.readyS} s / ${c.convergedS} s`,
+      n === 5000 ? '≤ 60 s' : '',
+      n === 5000 ? c.convergedS <= 60 : undefined,
+    );
+    row(
+      `cold start, ${n} namespaces: policy writes`,
+      `${c.policyWrites}`,
+      `${3 * n}`,
+      exact(`cold ${n}`, c.policyWrites, 3 * n),
+    );
+    const w = r.warm;
+    row(
+      `warm restart, ${n} namespaces: ready / every namespace checked; writes`,
+      `${w.readyS} s / ${w.doneS} s; ${w.policyWrites} writes`,
+      '0 writes, ready ≤ 10 s',
+      exact(`warm ${n}`, w.policyWrites, 0) && w.readyS <= 10,
+    );
+  }
+  results.cold = runs;
+}
+if (wanted.has('churn')) {
+  log(`label churn: ${size.churnN} namespaces, ${size.waves} waves`);
+  const r = await churn(size.churnN, size.waves);
+  results.churn = r;
+  for (const w of r.waves) {
+    row(
+      `label churn, ${size.churnN} namespaces, wave ${w.wave} ${w.change}: converged; writes`,
+      `${w.convergedS} s (labels written in ${w.labelledS} s); ${w.writes}`,
+      `${w.expectedWrites} writes`,
+      exact(`churn wave ${w.wave} ${w.change}`, w.writes, w.expectedWrites),
+    );
+  }
+}
+if (wanted.has('memory') && !smoke) {
+  const runs = [];
+  for (const n of size.memory) {
+    log(`memory: ${n} namespaces with 2 tenant policies each`);
+    const r = await coldStart(n, true);
+    runs.push(r);
+    row(
+      `memory after sync, ${n} namespaces + ${2 * n} tenant policies: RSS / heap used`,
+      `${r.cold.rssMB} MB / ${r.cold.heapMB} MB`,
+      n === 5000 ? 'RSS ≤ 150 MB' : '',
+      n === 5000 ? r.cold.rssMB <= 150 : undefined,
+    );
+  }
+  results.memory = runs;
+}
+if (wanted.has('failover') && !smoke) {
+  log(`failover: ${size.failoverRuns} runs of each`);
+  const r = await failover(size.failoverRuns);
+  results.failover = r;
+  const secs = (ms: number) => (ms / 1000).toFixed(1);
+  row(
+    'leader failover (default timings), leader killed: median (max)',
+    `${secs(r.killedMs.p50)} s (${secs(r.killedMs.max)} s)`,
+  );
+  row(
+    'leader failover, leader stopped (SIGTERM): median (max)',
+    `${secs(r.stoppedMs.p50)} s (${secs(r.stoppedMs.max)} s)`,
+  );
+}
+
+const table = [['what', 'figure', 'target', 'met'], ['---', '---', '---', '---'], ...rows]
+  .map((r) => `| ${r.join(' | ')} |`)
+  .join('\n');
+process.stdout.write(`\n${table}\n\n`);
+
+const at = new Date().toISOString().replace(/[:.]/g, '-');
+const out = o.out ?? join(repoRoot, 'bench', 'results', `${smoke ? 'smoke-' : ''}${at}.json`);
+await mkdir(join(out, '..'), { recursive: true });
+await writeFile(
+  out,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, smoke, results, problems }, null, 2)}\n`,
+);
+log(`figures written to ${out}`);
+if (problems.length) {
+  process.stderr.write(`write counts off:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,305 @@
+// The benchmark's scenarios. Each runs on a fresh control plane, with the controller as its own
+// process, and returns its figures; write counts come from the controller's own metrics.
+import { canonicalSpec } from '../src/policy/compare.ts';
+import { desiredPolicies } from '../src/policy/desired.ts';
+import { defaultPolicyConfig } from '../src/policy/profiles.ts';
+import type { ControllerProcess } from '../test/support/process.ts';
+import { eventually } from '../test/support/wait.ts';
+import { Cluster, idle, log, percentiles, policyPath, sampleOf, writesOf } from './load.ts';
+
+const STRICT = defaultPolicyConfig.profiles.strict!;
+const names = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
+const seconds = (from: number, to = performance.now()) => Math.round((to - from) / 100) / 10;
+
+/** The API server's own latency: a server-side apply's round trip, and a write's delay to its watch event. */
+export async function floor(samples: number) {
+  const cluster = await Cluster.start();
+  try {
+    await cluster.createNamespaces(['floor']);
+    const watch = await cluster.watch();
+    const roundTrips: number[] = [];
+    const eventDelays: number[] = [];
+    const [policy] = desiredPolicies('floor', 'strict', defaultPolicyConfig);
+    for (let i = 0; i < samples; i++) {
+      // Alternate two contents so that every apply changes the object and makes an event.
+      const body = structuredClone(policy!);
+      body.spec.policyTypes = i % 2 ? ['Ingress'] : ['Ingress', 'Egress'];
+      let seen: number | undefined;
+      const off = watch.on((e) => {
+        if (
+          e.policy.metadata.name === body.metadata.name &&
+          e.policy.spec.policyTypes?.length === body.spec.policyTypes?.length
+        ) {
+          seen = e.at;
+        }
+      });
+      const sent = performance.now();
+      await cluster.admin.request('PATCH', policyPath('floor', body.metadata.name), {
+        query: { fieldManager: 'bench', force: true },
+        body,
+        contentType: 'application/apply-patch+yaml',
+      });
+      const acked = performance.now();
+      roundTrips.push(acked - sent);
+      while (seen === undefined) await new Promise((r) => setImmediate(r));
+      eventDelays.push(Math.max(0, seen - acked));
+      off();
+    }
+    const rtt = percentiles(roundTrips);
+    const delay = percentiles(eventDelays);
+    // The least any repair can take: one apply, and its event reaching the observer.
+    return {
+      samples,
+      applyRoundTripMs: rounded(rtt),
+      writeToEventMs: rounded(delay),
+      floorMs: round(rtt.p50 + delay.p50),
+    };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Drift in random namespaces at a steady rate; time from the drift's acknowledgement to the restored policy's event. */
+export async function drift(n: number, rate: number, durationS: number, floorMs: number | undefined) {
+  const cluster = await Cluster.start();
+  let ctl: ControllerProcess | undefined;
+  try {
+    const nss = names('drift', n);
+    await cluster.createNamespaces(nss, { isolation: 'strict' });
+    const watch = await cluster.watch();
+    ctl = await cluster.controller();
+    await watch.until(3 * n, 'the namespaces in sync');
+    await idle(ctl);
+    const before = await writesOf(ctl);
+    log(`  ${n} namespaces in sync; drifting`);
+
+    const desired = new Map(
+      desiredPolicies('x', 'strict', defaultPolicyConfig).map((p) => [
+        p.metadata.name,
+        canonicalSpec(p.spec),
+      ]),
+    );
+    const latencies: number[] = [];
+    interface Pending {
+      kind: 'delete' | 'modify';
+      restored: Promise<number>;
+      resolve(at: number): void;
+    }
+    const pending = new Map<string, Pending>();
+    const off = watch.on((e) => {
+      const key = `${e.policy.metadata.namespace}/${e.policy.metadata.name}`;
+      const p = pending.get(key);
+      if (!p) return;
+      const restored =
+        p.kind === 'delete'
+          ? e.type === 'ADDED'
+          : e.type === 'MODIFIED' && canonicalSpec(e.policy.spec) === desired.get(e.policy.metadata.name);
+      if (restored) p.resolve(e.at);
+    });
+    const total = Math.round(rate * durationS);
+    const started = performance.now();
+    const drifts: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      // A steady rate: the i-th drift leaves at started + i/rate, whatever the others are doing.
+      const wait = started + (i * 1000) / rate - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      let key: string;
+      do key = `${nss[Math.floor(Math.random() * n)]}/${STRICT[Math.floor(Math.random() * STRICT.length)]}`;
+      while (pending.has(key));
+      const [ns, name] = key.split('/') as [string, string];
+      let resolve!: (at: number) => void;
+      const restored = new Promise<number>((r) => (resolve = r));
+      const entry: Pending = { kind: i % 2 ? 'delete' : 'modify', restored, resolve };
+      pending.set(key, entry);
+      drifts.push(
+        (async () => {
+          if (entry.kind === 'delete') await cluster.admin.request('DELETE', policyPath(ns, name));
+          else {
+            // As kubectl edit would: a field of another manager's.
+            await cluster.admin.request('PATCH', policyPath(ns, name), {
+              query: { fieldManager: 'bench-drift' },
+              body: { spec: { podSelector: { matchLabels: { drifted: String(i) } } } },
+              contentType: 'application/merge-patch+json',
+            });
+          }
+          const acked = performance.now();
+          const at = await withTimeout(entry.restored, 60_000, `${key} not repaired within 60 s`);
+          latencies.push(Math.max(0, at - acked));
+          pending.delete(key);
+        })(),
+      );
+    }
+    await Promise.all(drifts);
+    off();
+    await idle(ctl);
+    const after = await writesOf(ctl);
+    const p = percentiles(latencies);
+    return {
+      namespaces: n,
+      rate,
+      drifts: total,
+      latencyMs: rounded(p),
+      p99OverFloor: floorMs ? round(p.p99 / floorMs) : undefined,
+      writes: after.policyWrites - before.policyWrites,
+    };
+  } finally {
+    await cluster.stop(ctl);
+  }
+}
+
+/** N labelled namespaces without policies; the controller starts; time until all 3N exist. */
+export async function coldStart(n: number, tenants = false) {
+  const cluster = await Cluster.start();
+  let ctl: ControllerProcess | undefined;
+  try {
+    const nss = names('cold', n);
+    const created = performance.now();
+    await cluster.createNamespaces(nss, { isolation: 'strict' });
+    if (tenants) await cluster.tenantPolicies(nss);
+    const setupS = seconds(created);
+    const watch = await cluster.watch();
+    const started = performance.now();
+    ctl = await cluster.controller();
+    await eventually(
+      async () => (await fetch(`${await ctl!.probesUrl()}/readyz`)).status === 200,
+      'ready',
+      120_000,
+    );
+    const readyS = seconds(started);
+    const converged = await watch.until(3 * n, 'all policies');
+    await idle(ctl);
+    const { policyWrites, requests } = await writesOf(ctl);
+    const rssMB = Math.round((await sampleOf(ctl, 'process_resident_memory_bytes')) / 2 ** 20);
+    const heapMB = Math.round((await sampleOf(ctl, 'nodejs_heap_size_used_bytes')) / 2 ** 20);
+
+    // Warm restart: everything in sync.
+    ctl.child.kill('SIGTERM');
+    await ctl.exited;
+    const restarted = performance.now();
+    ctl = await cluster.controller();
+    await eventually(
+      async () => (await fetch(`${await ctl!.probesUrl()}/readyz`)).status === 200,
+      'ready',
+      120_000,
+    );
+    const warmReadyS = seconds(restarted);
+    await eventually(
+      async () =>
+        (await sampleOf(
+          ctl!,
+          'controller_runtime_reconcile_total{controller="namespace-isolation",result="success"}',
+        )) >= n,
+      'every namespace reconciled once',
+      120_000,
+    );
+    await idle(ctl);
+    const warmDoneS = seconds(restarted);
+    const warm = await writesOf(ctl);
+    return {
+      namespaces: n,
+      tenantPolicies: tenants ? 2 * n : 0,
+      setupS,
+      cold: {
+        readyS,
+        convergedS: seconds(started, converged),
+        policyWrites,
+        expectedWrites: 3 * n,
+        requests,
+        rssMB,
+        heapMB,
+      },
+      warm: {
+        readyS: warmReadyS,
+        doneS: warmDoneS,
+        policyWrites: warm.policyWrites,
+        requests: warm.requests,
+      },
+    };
+  } finally {
+    await cluster.stop(ctl);
+  }
+}
+
+/** N namespaces unlabelled, then labelled again, in waves; time to converge and writes per wave. */
+export async function churn(n: number, waves: number) {
+  const cluster = await Cluster.start();
+  let ctl: ControllerProcess | undefined;
+  try {
+    const nss = names('churn', n);
+    await cluster.createNamespaces(nss, { isolation: 'strict' });
+    const watch = await cluster.watch();
+    ctl = await cluster.controller();
+    await watch.until(3 * n, 'the namespaces in sync');
+    await idle(ctl);
+    const results = [];
+    for (let w = 0; w < waves; w++) {
+      for (const [value, expected] of [
+        [null, 0],
+        ['strict', 3 * n],
+      ] as const) {
+        const before = (await writesOf(ctl)).policyWrites;
+        const started = performance.now();
+        await cluster.label(nss, value);
+        const labelledS = seconds(started);
+        await watch.until(expected, value ? 'policies back' : 'policies removed');
+        const convergedS = seconds(started);
+        await idle(ctl);
+        results.push({
+          wave: w + 1,
+          change: value ? 'label' : 'unlabel',
+          labelledS,
+          convergedS,
+          writes: (await writesOf(ctl)).policyWrites - before,
+          expectedWrites: 3 * n,
+        });
+      }
+    }
+    return { namespaces: n, waves: results };
+  } finally {
+    await cluster.stop(ctl);
+  }
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+function rounded(p: ReturnType<typeof percentiles>) {
+  return { n: p.n, p50: round(p.p50), p90: round(p.p90), p99: round(p.p99), max: round(p.max) };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Leader handover with the default timings: the leader killed (SIGKILL) or stopped (SIGTERM), until the standby leads. */
+export async function failover(runs: number) {
+  const cluster = await Cluster.start();
+  const leads = 'became leader; reconciling';
+  const start = () =>
+    cluster.controller(['--log-level', 'info', '--leader-elect', '--leader-election-namespace', 'default']);
+  let leader = await start();
+  const handovers: Record<'SIGKILL' | 'SIGTERM', number[]> = { SIGKILL: [], SIGTERM: [] };
+  try {
+    await leader.waitForLog(leads);
+    for (let i = 0; i < runs; i++) {
+      for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+        const standby = await start();
+        await standby.waitForLog('another replica holds the lease; standing by');
+        // At a random point of the standby's retry cycle, not right after its first attempt.
+        await new Promise((r) => setTimeout(r, 2_000 + Math.random() * 3_000));
+        const sent = Date.now();
+        leader.child.kill(signal);
+        const led = await standby.waitForLog(leads, {}, 60_000);
+        handovers[signal].push((led.time as number) - sent);
+        await leader.exited;
+        leader = standby;
+      }
+    }
+    return { runs, killedMs: percentiles(handovers.SIGKILL), stoppedMs: percentiles(handovers.SIGTERM) };
+  } finally {
+    await cluster.stop(leader);
+  }
+}
