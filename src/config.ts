@@ -68,7 +68,11 @@ const schema = z
       .default(defaultPolicyConfig.legacyAnnotation),
     optOut: z.enum(['delete', 'orphan']).default('delete'),
     resyncPeriodSeconds: z.number().int().min(10).max(86_400).default(600),
+    // The API server sends a bookmark on every watch about once a minute, so more than 60.
+    watchSilenceSeconds: z.number().min(1).max(3600).default(90),
     concurrency: z.number().int().min(1).max(64).default(4),
+    // Below the pod's terminationGracePeriodSeconds (30 by default), which also covers releasing the lease.
+    gracefulShutdownSeconds: z.number().min(1).max(3600).default(20),
     backoff: z
       .strictObject({
         baseMilliseconds: z.number().int().min(1).max(60_000),

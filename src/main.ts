@@ -174,9 +174,10 @@ async function run(): Promise<void> {
     dryRun: (flags['dry-run'] as boolean | undefined) ?? boolEnv('DRY_RUN') ?? false,
     concurrency: config.concurrency,
     resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+    informer: { silenceTimeoutMs: config.watchSilenceSeconds * 1000 },
     backoff: { baseMs: config.backoff.baseMilliseconds, maxMs: config.backoff.maxSeconds * 1000 },
     rateLimit: config.rateLimit,
-    drainTimeoutMs: 20_000,
+    drainTimeoutMs: config.gracefulShutdownSeconds * 1000,
   };
 
   const log = pino({ level });

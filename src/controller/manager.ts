@@ -13,7 +13,7 @@ import {
 import { MANAGED_BY_VALUE, MANAGED_SELECTOR } from '../policy/labels.ts';
 import { Registry } from 'prom-client';
 import { decide } from '../policy/desired.ts';
-import { Informer, type InformerHooks, type InformerOptions } from '../runtime/informer.ts';
+import { Informer, type InformerHooks, type InformerOptions, SilentStream } from '../runtime/informer.ts';
 import { registerControllerMetrics, registerInformerMetrics } from '../runtime/metrics.ts';
 import { Processor } from '../runtime/processor.ts';
 import { ExponentialBackoff, MaxOf, TokenBucket } from '../runtime/ratelimit.ts';
@@ -68,6 +68,9 @@ export function runController(
       restarted(reason, error, delayMs) {
         metrics.restarted?.(reason, error, delayMs);
         clog.warn({ resource, reason, err: error, delayMs }, 'watch ended; restarting');
+        // No answer to a watch request means a dead connection, likely shared by every request
+        // (HTTP/2): replace it. (A merely quiet stream is only restarted.)
+        if (error instanceof SilentStream && !error.connected) client.resetConnections();
       },
       listed(count) {
         metrics.listed?.(count);

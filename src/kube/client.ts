@@ -175,6 +175,17 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Drops every connection (failing what is in flight) so that the next request opens a new one: for
+   * a connection that has gone silent without closing, which would otherwise hold every request
+   * multiplexed on it (client-go's HTTP/2 health check does the same).
+   */
+  resetConnections(): void {
+    const old = this.agent;
+    this.agent = undefined;
+    void old?.destroy().catch(() => undefined);
+  }
+
   close(): Promise<void> {
     return this.agent?.close() ?? Promise.resolve();
   }

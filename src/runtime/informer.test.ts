@@ -42,6 +42,25 @@ async function* hang(signal: AbortSignal): AsyncIterable<StreamEvent<Obj>> {
 }
 
 describe('Informer', () => {
+  it('stops at once when stopped during its first list, without starting a watch', async () => {
+    let listed!: (l: { items: Obj[]; resourceVersion: string }) => void;
+    const watches: string[] = [];
+    const inf = new Informer<Obj>({
+      list: () => new Promise((resolve) => (listed = resolve)),
+      watch(rv) {
+        watches.push(rv);
+        return Promise.resolve(hang(new AbortController().signal));
+      },
+    });
+    inf.start();
+    let stopped = false;
+    void inf.stop().then(() => (stopped = true));
+    listed({ items: [], resourceVersion: '1' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stopped).toBe(true);
+    expect(watches).toEqual([]);
+  });
+
   it('lists, syncs, drops managedFields, then follows the watch', async () => {
     const { lw } = source(
       [obj('a', '5')],
@@ -64,8 +83,17 @@ describe('Informer', () => {
     void inf.stop();
   });
 
-  it('aborts a watch that stays silent past the watchdog interval and watches again from where it was', async () => {
-    const { lw, calls } = source([obj('a', '5')], [hang, hang]);
+  it('aborts a watch that stays silent past the watchdog interval and watches again from its last event', async () => {
+    const { lw, calls } = source(
+      [obj('a', '5')],
+      [
+        async function* (signal) {
+          yield { type: 'DELETED', object: obj('a', '11') };
+          yield* hang(signal);
+        },
+        hang,
+      ],
+    );
     const restarts: string[] = [];
     const inf = new Informer(
       lw,
@@ -78,7 +106,8 @@ describe('Informer', () => {
     expect(calls.watch).toEqual(['10']);
     await vi.advanceTimersByTimeAsync(1 + 10);
     expect(restarts).toEqual(['silent']);
-    expect(calls.watch).toEqual(['10', '10']);
+    // Not from where the aborted watch began: that would replay the deletion as if it were new.
+    expect(calls.watch).toEqual(['10', '11']);
     expect(calls.list).toBe(1);
     void inf.stop();
   });

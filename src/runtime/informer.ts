@@ -1,6 +1,6 @@
 // An informer that cannot die quietly: list, then watch with bookmarks; any error restarts it with
 // jittered exponential backoff, 410 Gone re-lists, a watchdog ends a stream that falls silent.
-// It keeps a cache (without managedFields) and tells handlers what changed.
+// It keeps a cache (without managedFields, unless a transform keeps some) and tells handlers what changed.
 
 export interface ObjectMeta {
   name: string;
@@ -47,12 +47,15 @@ export interface InformerOptions {
   silenceTimeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** What the cache keeps of each object, as client-go's SetTransform: by default all but managedFields. */
+  transform: <T extends KubeObject>(obj: T) => T;
 }
 
 export const defaultInformerOptions: InformerOptions = {
   silenceTimeoutMs: 90_000,
   backoffBaseMs: 200,
   backoffMaxMs: 30_000,
+  transform: stripManagedFields,
 };
 
 class Gone extends Error {}
@@ -75,6 +78,11 @@ export class Informer<T extends KubeObject> {
   private running: Promise<void> | undefined;
   private syncWaiters: (() => void)[] = [];
   private sleepCancel: (() => void) | undefined;
+  /**
+   * The resourceVersion of the last list or event seen: where the next watch starts, however the
+   * last one ended (a restart from an earlier one would replay events already applied).
+   */
+  private resourceVersion: string | undefined;
 
   constructor(source: ListWatch<T>, options: Partial<InformerOptions> = {}, hooks: InformerHooks = {}) {
     this.source = source;
@@ -120,17 +128,18 @@ export class Informer<T extends KubeObject> {
   }
 
   private async loop(): Promise<void> {
-    let resourceVersion: string | undefined;
     let failures = 0;
     while (!this.stopped) {
       try {
-        if (resourceVersion === undefined) resourceVersion = await this.relist();
-        resourceVersion = await this.watchOnce(resourceVersion, () => (failures = 0));
+        this.resourceVersion ??= await this.relist();
+        // Stopped while listing: a watch started now would hold stop() until the server ends it.
+        if (this.stopped) break;
+        await this.watchOnce(this.resourceVersion, () => (failures = 0));
       } catch (err) {
         if (this.stopped) break;
         if (isGone(err)) {
           // Expired resourceVersion: start from a fresh list at once, as client-go does.
-          resourceVersion = undefined;
+          this.resourceVersion = undefined;
           this.hooks.restarted?.('expired', err, 0);
           continue;
         }
@@ -164,11 +173,12 @@ export class Informer<T extends KubeObject> {
     return resourceVersion;
   }
 
-  /** One watch request; returns the resourceVersion to continue from when the server ends it. */
-  private async watchOnce(from: string, healthy: () => void): Promise<string> {
+  /** One watch request, until the server ends it; keeps `resourceVersion` at the last event. */
+  private async watchOnce(from: string, healthy: () => void): Promise<void> {
     const abort = new AbortController();
     this.current = abort;
     let silent = false;
+    let connected = false;
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(timer);
@@ -178,10 +188,10 @@ export class Informer<T extends KubeObject> {
       }, this.options.silenceTimeoutMs);
       timer.unref();
     };
-    let resourceVersion = from;
     try {
       arm();
       const events = await this.source.watch(from, abort.signal);
+      connected = true;
       // Connected: in touch with the server even if nothing changes (and no bookmark comes).
       this.hooks.progressed?.();
       for await (const event of events) {
@@ -194,11 +204,11 @@ export class Informer<T extends KubeObject> {
           throw new Error(`watch error ${status.code}: ${status.message}`);
         }
         const obj = event.object as T;
-        resourceVersion = obj.metadata.resourceVersion ?? resourceVersion;
+        this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
         if (event.type === 'BOOKMARK') continue;
         if (event.type === 'DELETED') {
           const key = Informer.key(obj.metadata);
-          const old = this.cache.get(key) ?? strip(obj);
+          const old = this.cache.get(key) ?? this.options.transform(obj);
           this.cache.delete(key);
           this.notify((h) => h.delete?.(old));
         } else {
@@ -211,18 +221,17 @@ export class Informer<T extends KubeObject> {
       clearTimeout(timer);
       this.current = undefined;
     }
-    if (silent) throw new SilentStream(this.options.silenceTimeoutMs);
-    return resourceVersion;
+    if (silent) throw new SilentStream(this.options.silenceTimeoutMs, connected);
   }
 
   private upsert(obj: T): void {
-    const stripped = strip(obj);
-    const key = Informer.key(stripped.metadata);
+    const kept = this.options.transform(obj);
+    const key = Informer.key(kept.metadata);
     const old = this.cache.get(key);
-    this.cache.set(key, stripped);
-    if (!old) this.notify((h) => h.add?.(stripped));
-    else if (old.metadata.resourceVersion !== stripped.metadata.resourceVersion) {
-      this.notify((h) => h.update?.(old, stripped));
+    this.cache.set(key, kept);
+    if (!old) this.notify((h) => h.add?.(kept));
+    else if (old.metadata.resourceVersion !== kept.metadata.resourceVersion) {
+      this.notify((h) => h.update?.(old, kept));
     }
   }
 
@@ -253,15 +262,24 @@ export class Informer<T extends KubeObject> {
   }
 }
 
-/** The watchdog fired: the stream sent nothing for too long. */
+/**
+ * The watchdog fired: the stream sent nothing for too long. Not `connected` when the server did not
+ * even answer the watch request, which it does at once: the connection itself is dead.
+ */
 export class SilentStream extends Error {
-  constructor(ms: number) {
-    super(`watch stream silent for ${ms} ms; restarting it`);
+  readonly connected: boolean;
+  constructor(ms: number, connected: boolean) {
+    super(
+      connected
+        ? `watch stream silent for ${ms} ms; restarting it`
+        : `no answer to the watch request in ${ms} ms; restarting it`,
+    );
     this.name = 'SilentStream';
+    this.connected = connected;
   }
 }
 
-function strip<T extends KubeObject>(obj: T): T {
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
   if (obj.metadata.managedFields === undefined) return obj;
   const metadata = { ...obj.metadata };
   delete metadata.managedFields;
