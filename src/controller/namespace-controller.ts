@@ -126,7 +126,7 @@ export class NamespaceController implements Reconciler {
     const ns = this.namespaces.get(name);
     if (!ns) return undefined; // gone: its policies went with it
     const observed = this.observed(name);
-    const { decision, changes } = plan(
+    const { decision, changes, foreign } = plan(
       namespaceView(ns),
       observed,
       this.settings.policy,
@@ -145,6 +145,17 @@ export class NamespaceController implements Reconciler {
         'UnknownProfile',
         'Reconcile',
         `label ${this.settings.policy.selectorLabel}=${decision.value} names no profile; known: ${Object.keys(this.settings.policy.profiles).join(', ')}`,
+      );
+    }
+    if (foreign.length > 0) {
+      log.warn({ policies: foreign }, 'policies carry our label under names we do not define; left alone');
+      await this.events.record(
+        subject,
+        'Warning',
+        'ForeignPolicy',
+        'Reconcile',
+        `NetworkPolicies ${foreign.join(', ')} carry the label ${MANAGED_BY_LABEL} but are not defined in the controller's configuration; ` +
+          'they are left alone: remove the label, or define them under policies',
       );
     }
     const errors: unknown[] = [];

@@ -68,9 +68,9 @@ describe('decide', () => {
     ]);
   });
 
-  it('leaves a namespace without the label, or with an empty value, unselected', () => {
+  it('leaves a namespace without the label unselected, and reports an empty value rather than unselecting it', () => {
     expect(decide(ns(), config)).toEqual({ kind: 'unselected' });
-    expect(decide(ns({ labels: { isolation: '' } }), config)).toEqual({ kind: 'unselected' });
+    expect(decide(ns({ labels: { isolation: '' } }), config)).toEqual({ kind: 'unknown-profile', value: '' });
   });
 
   it('reports an unknown or differently cased profile instead of matching it', () => {

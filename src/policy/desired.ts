@@ -7,8 +7,8 @@ export type Decision =
   /** Terminating or excluded: nothing is created, repaired or removed. */
   | { kind: 'leave'; reason: 'terminating' | 'excluded' }
   /**
-   * The selector label names no profile (`Strict`, a typo): existing policies are left as they
-   * are, so that a mistyped value never strips a namespace's isolation, and it is reported.
+   * The selector label names no profile (`Strict`, a typo, or empty): existing policies are left as
+   * they are, so that a mistyped value never strips a namespace's isolation, and it is reported.
    */
   | { kind: 'unknown-profile'; value: string }
   /** Not selected: our policies, if any, are removed (or orphaned, as configured). */
@@ -21,7 +21,7 @@ export function decide(ns: NamespaceView, config: PolicyConfig): Decision {
 
   const value = ns.labels[config.selectorLabel];
   let profile: string | undefined;
-  if (value !== undefined && value !== '') {
+  if (value !== undefined) {
     if (!Object.hasOwn(config.profiles, value)) return { kind: 'unknown-profile', value };
     profile = value;
   } else if (config.legacyAnnotation.enabled && isLegacyDefaultDeny(ns.annotations[LEGACY_ANNOTATION])) {

@@ -50,9 +50,23 @@ describe('plan', () => {
     ]);
   });
 
-  it('changes nothing for an unknown profile value', () => {
-    const p = plan(ns({ isolation: 'Strict' }), byName(strict), config, 'delete');
-    expect(p.decision).toEqual({ kind: 'unknown-profile', value: 'Strict' });
-    expect(p.changes).toEqual([]);
+  it('changes nothing for an unknown profile value, an empty one included', () => {
+    for (const value of ['Strict', '', 'stricter']) {
+      const p = plan(ns({ isolation: value }), byName(strict), config, 'delete');
+      expect(p.decision).toEqual({ kind: 'unknown-profile', value });
+      expect(p.changes).toEqual([]);
+    }
+  });
+
+  it('never changes or removes a policy carrying our label under a name it does not define', () => {
+    const copied = {
+      ...structuredClone(strict[0]!),
+      metadata: { ...strict[0]!.metadata, name: 'team-copy' },
+    };
+    for (const labels of [{ isolation: 'strict' }, {}] as Record<string, string>[]) {
+      const p = plan(ns(labels), byName([...strict, copied]), config, 'delete');
+      expect(p.foreign).toEqual(['team-copy']);
+      expect(kinds(p).filter((k) => k.includes('team-copy'))).toEqual([]);
+    }
   });
 });

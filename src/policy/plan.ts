@@ -14,6 +14,11 @@ export interface Plan<P extends NetworkPolicy> {
   decision: Decision;
   /** Applies first, then releases; empty when the namespace is as it should be. */
   changes: Change<P>[];
+  /**
+   * Policies carrying our label under a name the configuration does not define: not ours to
+   * change or remove (someone copied the label), so left alone and reported.
+   */
+  foreign: string[];
 }
 
 /**
@@ -28,6 +33,8 @@ export function plan<P extends NetworkPolicy>(
 ): Plan<P> {
   const decision = decide(ns, config);
   const changes: Change<P>[] = [];
+  const foreign = [...observed.keys()].filter((name) => !Object.hasOwn(config.policies, name));
+  const ours = new Map([...observed].filter(([name]) => !foreign.includes(name)));
   if (decision.kind === 'manage') {
     for (const desired of decision.policies) {
       const current = observed.get(desired.metadata.name);
@@ -36,12 +43,12 @@ export function plan<P extends NetworkPolicy>(
         changes.push({ kind: 'apply', policy: desired.metadata.name, drift, desired, observed: current });
     }
     const wanted = new Set(decision.policies.map((p) => p.metadata.name));
-    for (const [name, p] of observed) {
+    for (const [name, p] of ours) {
       // A policy of ours the profile no longer has is deleted, even in orphan mode.
       if (!wanted.has(name)) changes.push({ kind: 'delete', policy: name, observed: p });
     }
   } else if (decision.kind === 'unselected') {
-    for (const [name, p] of observed) changes.push({ kind: optOut, policy: name, observed: p });
+    for (const [name, p] of ours) changes.push({ kind: optOut, policy: name, observed: p });
   }
-  return { decision, changes };
+  return { decision, changes, foreign };
 }
