@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import {
+  keepManagers,
   listWatch,
   NAMESPACES,
   namespaceView,
@@ -87,7 +88,8 @@ export function runController(
   );
   const policies = new Informer<ObservedPolicy>(
     listWatch(client, NETWORK_POLICIES, MANAGED_SELECTOR),
-    settings.informer,
+    // Who last wrote a policy names the other side of a fight.
+    { ...settings.informer, transform: keepManagers },
     informerHooks('networkpolicies'),
   );
   const runtimeMetrics = registerControllerMetrics(

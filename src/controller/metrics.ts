@@ -12,6 +12,8 @@ export interface PolicyMetrics {
   wrote(policy: string, operation: WriteOperation): void;
   /** A drift was repaired; `seconds` from its watch event to the repair's acknowledgement, if seen. */
   repaired(policy: string, drift: Drift, seconds: number | undefined): void;
+  /** Repairs of one namespace's policy kept being undone, and now back off. */
+  fightStarted(policy: string): void;
 }
 
 export function registerPolicyMetrics(
@@ -45,7 +47,14 @@ export function registerPolicyMetrics(
     labelNames: ['policy', 'drift'],
     registers,
   });
+  const fights = new Counter({
+    name: `${METRICS_PREFIX}_policy_fights_total`,
+    help: 'Times another writer kept undoing a repair of a policy (in one namespace), so that repairs back off',
+    labelNames: ['policy'],
+    registers,
+  });
   for (const name of policies) {
+    fights.inc({ policy: name }, 0);
     for (const operation of ['apply', 'replace', 'delete', 'orphan'])
       writes.inc({ policy: name, operation, dry_run }, 0);
     for (const drift of ['deleted', 'modified', 'labels']) repairs.inc({ policy: name, drift }, 0);
@@ -62,5 +71,6 @@ export function registerPolicyMetrics(
       repairs.inc({ policy: name, drift });
       if (seconds !== undefined) latency.observe(seconds);
     },
+    fightStarted: (name) => fights.inc({ policy: name }),
   };
 }

@@ -3,7 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventRecorder, EventSubject } from '../kube/events.ts';
-import { namespaceView, type NamespaceObject, type WriteOptions } from '../kube/resources.ts';
+import {
+  lastOtherManager,
+  namespaceView,
+  type NamespaceObject,
+  type WriteOptions,
+} from '../kube/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
 import {
   applyNetworkPolicy,
@@ -15,6 +20,7 @@ import { type Change, type OptOut, plan } from '../policy/plan.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../policy/labels.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 import type { NetworkPolicy } from '../policy/types.ts';
+import { FightTracker, type FightOptions } from '../runtime/fight.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/processor.ts';
 import type { WorkQueue } from '../runtime/workqueue.ts';
@@ -27,10 +33,14 @@ export interface ControllerSettings {
   /** What happens to our policies when a namespace is no longer selected. */
   optOut: OptOut;
   dryRun: boolean;
+  /** How repairs that keep being undone back off (defaults: two free, then 1 s doubling to 60 s). */
+  fight?: Partial<FightOptions>;
 }
 
 /** A NetworkPolicy as the API server returns it. */
-export type ObservedPolicy = NetworkPolicy & { metadata: { resourceVersion?: string } };
+export type ObservedPolicy = NetworkPolicy & {
+  metadata: { resourceVersion?: string; managedFields?: unknown };
+};
 
 export class NamespaceController implements Reconciler {
   private readonly byNamespace = new Map<string, Set<string>>();
@@ -44,6 +54,9 @@ export class NamespaceController implements Reconciler {
   private readonly settings: ControllerSettings;
   private readonly metrics: PolicyMetrics;
   private readonly write: WriteOptions;
+  private readonly fights: FightTracker;
+  /** Namespaces whose first policies are not all written yet (a first attempt failed). */
+  private readonly creating = new Set<string>();
 
   constructor(deps: {
     client: KubeClient;
@@ -62,6 +75,7 @@ export class NamespaceController implements Reconciler {
     this.settings = deps.settings;
     this.metrics = deps.metrics;
     this.write = { fieldManager: FIELD_MANAGER, dryRun: deps.settings.dryRun };
+    this.fights = new FightTracker(deps.settings.fight);
   }
 
   /** Events only say which namespace to look at. */
@@ -102,10 +116,13 @@ export class NamespaceController implements Reconciler {
 
   /** The earliest unreconciled change wins: a repair is timed from the drift, not from our own echo. */
   private sawChange(p: ObservedPolicy): void {
-    const { namespace, name } = p.metadata;
+    this.sawChangeAt(p.metadata.namespace, p.metadata.name, performance.now());
+  }
+
+  private sawChangeAt(namespace: string, name: string, at: number): void {
     let times = this.changedAt.get(namespace);
     if (!times) this.changedAt.set(namespace, (times = new Map<string, number>()));
-    if (!times.has(name)) times.set(name, performance.now());
+    if (!times.has(name) || times.get(name)! > at) times.set(name, at);
   }
 
   /** Our policies in a namespace, from the cache. */
@@ -124,7 +141,11 @@ export class NamespaceController implements Reconciler {
     const changedAt = this.changedAt.get(name) ?? new Map<string, number>();
     this.changedAt.delete(name);
     const ns = this.namespaces.get(name);
-    if (!ns) return undefined; // gone: its policies went with it
+    if (!ns) {
+      this.fights.prune((key) => key.startsWith(`${name}/`));
+      this.creating.delete(name);
+      return undefined; // gone: its policies went with it
+    }
     const observed = this.observed(name);
     const { decision, changes, foreign } = plan(
       namespaceView(ns),
@@ -159,20 +180,74 @@ export class NamespaceController implements Reconciler {
       );
     }
     const errors: unknown[] = [];
+    let requeueAfter: number | undefined;
+    // A change not written now stays timed from when it was seen.
+    const remember = (policy: string) => {
+      const since = changedAt.get(policy);
+      if (since !== undefined) this.sawChangeAt(name, policy, since);
+    };
     for (const change of changes) {
       try {
         if (change.kind === 'apply') {
-          const created = observed.size === 0 && !changedAt.has(change.policy);
+          // A namespace's first policies (also when its first attempt failed part-way) are
+          // created, not repaired: no drift repair is counted, and no fight.
+          const created = (observed.size === 0 || this.creating.has(name)) && !changedAt.has(change.policy);
+          const key = `${name}/${change.policy}`;
+          const waitMs = created ? 0 : this.fights.wait(key);
+          if (waitMs > 0) {
+            // Not yet: the change is remembered, so the repair is timed from it when it comes.
+            remember(change.policy);
+            requeueAfter = Math.min(requeueAfter ?? Infinity, waitMs);
+            continue;
+          }
           await this.apply(subject, change, created, changedAt.get(change.policy), log);
+          if (!created) await this.countRepair(subject, key, change, log);
         } else {
           await this.release(subject, change.kind, change.observed, log);
         }
       } catch (err) {
         errors.push(err);
+        remember(change.policy);
       }
     }
-    if (errors.length > 0) throw new ReconcileError(name, errors);
-    return undefined;
+    if (errors.length > 0) {
+      if (observed.size === 0) this.creating.add(name);
+      throw new ReconcileError(name, errors);
+    }
+    this.creating.delete(name);
+    return requeueAfter === undefined ? undefined : { requeueAfter };
+  }
+
+  /**
+   * Counts a drift repair that was written: repairs that keep being undone back off, and the first
+   * time they do, a Warning Event names the other writer.
+   */
+  private async countRepair(
+    subject: EventSubject,
+    key: string,
+    change: Extract<Change<ObservedPolicy>, { kind: 'apply' }>,
+    log: Logger,
+  ): Promise<void> {
+    const verdict = this.fights.repaired(key);
+    if (verdict.fightStarted) {
+      const writer = change.observed && lastOtherManager(change.observed, FIELD_MANAGER);
+      const who = writer ? `field manager "${writer}"` : 'another writer';
+      const undone = change.drift === 'deleted' ? 'deleted' : `changed (${change.drift})`;
+      const delays = `${this.fights.delay(verdict.repairs) / 1000} s, doubling up to ${this.fights.delay(Infinity) / 1000} s`;
+      this.metrics.fightStarted(change.policy);
+      log.warn(
+        { policy: change.policy, writer, drift: change.drift, repairs: verdict.repairs },
+        'another writer keeps undoing a repair; repairs back off',
+      );
+      await this.events.record(
+        subject,
+        'Warning',
+        'PolicyFight',
+        'Repair',
+        `NetworkPolicy ${change.policy} was ${undone} again by ${who} after ${verdict.repairs - 1} repairs within a minute; ` +
+          `repairs now wait ${delays}. Make that writer apply what \`namespace-isolation-controller render\` prints, or exclude this namespace.`,
+      );
+    }
   }
 
   /** Applies one policy; `created` when it is a namespace's first, not the repair of a drift. */

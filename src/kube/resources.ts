@@ -27,6 +27,33 @@ export function namespaceView(ns: NamespaceObject): NamespaceView {
   };
 }
 
+/** A managedFields entry without its field set: who wrote the object, how and when. */
+export interface Manager {
+  manager: string;
+  operation: string;
+  time?: string;
+}
+
+/** An informer transform that keeps who wrote an object (not the bulky field sets). */
+export function keepManagers<T extends { metadata: { managedFields?: unknown } }>(obj: T): T {
+  const entries = obj.metadata.managedFields as Manager[] | undefined;
+  if (entries === undefined) return obj;
+  const managedFields = entries.map(({ manager, operation, time }) => ({ manager, operation, time }));
+  return { ...obj, metadata: { ...obj.metadata, managedFields } };
+}
+
+/** The field manager other than `self` that wrote the object last, if any. */
+export function lastOtherManager(
+  obj: { metadata: { managedFields?: unknown } },
+  self: string,
+): string | undefined {
+  const entries = ((obj.metadata.managedFields as Manager[] | undefined) ?? []).filter(
+    (m) => m.manager !== self,
+  );
+  entries.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+  return entries.at(-1)?.manager;
+}
+
 export const NAMESPACES = '/api/v1/namespaces';
 export const NETWORK_POLICIES = '/apis/networking.k8s.io/v1/networkpolicies';
 export const networkPolicyPath = (namespace: string, name: string) =>
