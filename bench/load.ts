@@ -5,20 +5,19 @@ import PQueue from 'p-queue';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { NETWORK_POLICIES, networkPolicyPath } from '../src/kube/resources.ts';
 import { MANAGED_SELECTOR } from '../src/policy/labels.ts';
-import type { NetworkPolicy } from '../src/policy/types.ts';
-import { ControlPlane } from '../test/support/controlplane.ts';
+import { ControlPlane, repoRoot } from '../test/support/controlplane.ts';
 import { type ControllerProcess, ensureStopped, startProcess } from '../test/support/process.ts';
 import { eventually } from '../test/support/wait.ts';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { type Policy, PolicyWatch } from '../test/support/policywatch.ts';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 
 /** A progress line on stderr, so that a long run shows where it is. */
 export const log = (line: string) =>
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-
-export type Policy = NetworkPolicy & { metadata: { resourceVersion: string } };
 
 /** A fresh control plane and an admin client, for one scenario. */
 export class Cluster {
@@ -92,14 +91,19 @@ export class Cluster {
   }
 
   /**
-   * Starts the controller against this cluster as a separate process, logging warnings only (as a
-   * quiet production controller would), on ports chosen here since it logs none.
+   * Starts the controller against this cluster as a separate process, as the Deployment runs it (the
+   * compiled dist/main.js, its NODE_OPTIONS), logging warnings only, on ports chosen here.
    */
   async controller(extra: string[] = []): Promise<ControllerProcess> {
-    return startProcess(['--kubeconfig', this.cp.kubeconfig, '--log-level', 'warn', ...extra], {
-      METRICS_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
-      HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
-    });
+    return startProcess(
+      ['--kubeconfig', this.cp.kubeconfig, '--log-level', 'warn', ...extra],
+      {
+        METRICS_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
+        HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
+        NODE_OPTIONS: await deploymentNodeOptions(),
+      },
+      'dist/main.js',
+    );
   }
 
   async stop(...controllers: (ControllerProcess | undefined)[]): Promise<void> {
@@ -112,79 +116,23 @@ export class Cluster {
   }
 }
 
+/** The NODE_OPTIONS the shipped Deployment gives the controller. */
+export async function deploymentNodeOptions(): Promise<string> {
+  const deployment = parse(
+    await readFile(join(repoRoot, 'manifests', 'base', 'deployment.yaml'), 'utf8'),
+  ) as {
+    spec: { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } };
+  };
+  const env = deployment.spec.template.spec.containers[0]?.env ?? [];
+  return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-export interface PolicyEvent {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  at: number;
-  policy: Policy;
-}
-
-/**
- * A watch on every managed policy from now on, timestamping each event with performance.now():
- * how the benchmark sees what the controller did, as a user's watch would.
- */
-export class PolicyWatch {
-  readonly present = new Set<string>();
-  private readonly listeners = new Set<(e: PolicyEvent) => void>();
-  private readonly abort = new AbortController();
-  private done: Promise<void> | undefined;
-
-  static async start(client: KubeClient): Promise<PolicyWatch> {
-    const watch = new PolicyWatch();
-    const list = await client.list<Policy>(NETWORK_POLICIES, { labelSelector: MANAGED_SELECTOR });
-    for (const p of list.items) watch.present.add(`${p.metadata.namespace}/${p.metadata.name}`);
-    const events = await client.watch<Policy>(
-      NETWORK_POLICIES,
-      {
-        labelSelector: MANAGED_SELECTOR,
-        resourceVersion: list.metadata.resourceVersion,
-        timeoutSeconds: 3600,
-      },
-      watch.abort.signal,
-    );
-    watch.done = (async () => {
-      try {
-        for await (const e of events) {
-          if (e.type !== 'ADDED' && e.type !== 'MODIFIED' && e.type !== 'DELETED') continue;
-          const event = { type: e.type, at: performance.now(), policy: e.object as Policy };
-          const key = `${event.policy.metadata.namespace}/${event.policy.metadata.name}`;
-          if (e.type === 'DELETED') watch.present.delete(key);
-          else watch.present.add(key);
-          for (const listener of watch.listeners) listener(event);
-        }
-      } catch (err) {
-        if (!watch.abort.signal.aborted) throw err;
-      }
-    })();
-    return watch;
-  }
-
-  on(listener: (e: PolicyEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Waits until exactly `count` managed policies exist; returns when (performance.now()). */
-  async until(count: number, what: string, timeoutMs = 600_000): Promise<number> {
-    await eventually(
-      () => this.present.size === count,
-      `${what} (${count} policies; ${this.present.size} so far)`,
-      timeoutMs,
-    );
-    return performance.now();
-  }
-
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await this.done;
-  }
 }
 
 /** The controller's own count of NetworkPolicy writes, and its API requests by method. */

@@ -5,12 +5,13 @@
 //   npm run bench -- --scenario drift,cold          some of them
 //   npm run bench -- --sizes 100,1000 --drift-n 500 --rate 20 --duration 30
 //   npm run bench -- --smoke                        N = 50, checks the write counts (CI)
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/support/gobuild.ts';
-import { Cluster, log } from './load.ts';
+import { Cluster, deploymentNodeOptions, log } from './load.ts';
 import { churn, coldStart, drift, failover, floor } from './scenarios.ts';
 
 const SCENARIOS = ['floor', 'drift', 'cold', 'churn', 'memory', 'failover'] as const;
@@ -50,6 +51,10 @@ const size = {
   floorSamples: smoke ? 20 : Number(o['floor-samples']),
 };
 
+// The controller runs compiled, as it ships.
+log('building the controller (npm run build)');
+const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
+if (build.status !== 0) throw new Error('npm run build failed; see above');
 const probe = await Cluster.start();
 const machine = {
   cores: cpus().length,
@@ -57,6 +62,7 @@ const machine = {
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   kubernetes: await probe.kubernetesVersion(),
+  controllerNodeOptions: await deploymentNodeOptions(),
 };
 await probe.stop();
 log(`machine: ${JSON.stringify(machine)}`);

@@ -27,11 +27,16 @@ export interface ControllerProcess {
 }
 
 /**
- * Runs `node src/main.ts ...args`. The environment is cleared of the controller's variables, except
- * that metrics and probes are served on free ports of 127.0.0.1 (through the environment, so that
- * flags still win), or on the addresses `env` gives.
+ * Runs `node src/main.ts ...args` (or another `entry`, such as the compiled `dist/main.js`). The
+ * environment is cleared of the controller's variables, except that metrics and probes are served
+ * on free ports of 127.0.0.1 (through the environment, so that flags still win), or on the
+ * addresses `env` gives.
  */
-export function startProcess(args: string[], env: Record<string, string> = {}): ControllerProcess {
+export function startProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  entry = 'src/main.ts',
+): ControllerProcess {
   const base = { ...process.env };
   for (const name of [
     'KUBECONFIG',
@@ -46,14 +51,10 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
     delete base[name];
   }
   const env_ = { METRICS_BIND_ADDRESS: '127.0.0.1:0', HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0', ...env };
-  const child = spawn(
-    join(repoRoot, 'node_modules', '.bin', 'node'),
-    [join(repoRoot, 'src', 'main.ts'), ...args],
-    {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...base, ...env_ },
-    },
-  );
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'node'), [join(repoRoot, entry), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...base, ...env_ },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
