@@ -134,9 +134,10 @@ export class ControlPlane {
     this.child = undefined;
   }
 
-  /** Stops it and starts it again on the same data folder and address. */
-  async restart(): Promise<void> {
+  /** Stops it and starts it again on the same data folder and address, after `downMs` away. */
+  async restart(downMs = 0): Promise<void> {
     await this.stop();
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
     await this.launch();
   }
 
