@@ -1,10 +1,11 @@
 // The controller's only door to the API server: JSON requests, paged lists and watch streams over
-// one pooled HTTPS connection set, authenticated from a kubeconfig (or in-cluster) by client-node.
-import type { RequestOptions } from 'node:https';
+// one pooled HTTPS connection set, authenticated from a kubeconfig or in-cluster.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, fetch } from 'undici';
+import type { ClusterAccess } from './kubeconfig.ts';
+
+export { loadKubeConfig } from './kubeconfig.ts';
 
 /** A refusal or failure from the API server, naming the request and what it said. */
 export class KubeApiError extends Error {
@@ -49,60 +50,28 @@ export interface RequestOptionsExtra {
   signal?: AbortSignal;
 }
 
-/** Loads a kubeconfig file when given, otherwise the in-cluster ServiceAccount configuration. */
-export function loadKubeConfig(path?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) {
-    kc.loadFromFile(path);
-    return kc;
-  }
-  if (!process.env.KUBERNETES_SERVICE_HOST) {
-    throw new Error('no kubeconfig given (--kubeconfig or KUBECONFIG) and not running in a cluster');
-  }
-  kc.loadFromCluster();
-  return kc;
-}
-
 /** Told the outcome of every request: its HTTP status, or 'error' when none came back. */
 export type ResponseObserver = (method: string, code: number | 'error') => void;
 
 export class KubeClient {
-  private readonly kc: KubeConfig;
+  private readonly access: ClusterAccess;
   private readonly server: string;
   private agent: Agent | undefined;
   private readonly observe: ResponseObserver | undefined;
   /** Requests sent, by "METHOD resource" (`PATCH networkpolicies`): a client-side count of writes. */
   readonly sent = new Map<string, number>();
 
-  constructor(kc: KubeConfig, observe?: ResponseObserver) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster: set current-context');
-    this.kc = kc;
+  constructor(access: ClusterAccess, observe?: ResponseObserver) {
+    this.access = access;
     this.observe = observe;
-    this.server = cluster.server.replace(/\/$/, '');
+    this.server = access.server;
   }
 
   /** TLS material once (one connection pool), credentials on every request (tokens rotate). */
   private async prepare(): Promise<{ agent: Agent; headers: Record<string, string> }> {
-    const opts: RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    this.agent ??= new Agent({
-      connect: {
-        ca: opts.ca,
-        cert: opts.cert,
-        key: opts.key,
-        servername: opts.servername,
-        ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
-      },
-      keepAliveTimeout: 30_000,
-      connections: 32,
-    });
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) {
-      if (typeof v === 'string') headers[k] = v;
-    }
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    return { agent: this.agent, headers };
+    const { tls, headers } = await this.access.credentials();
+    this.agent ??= new Agent({ connect: tls, keepAliveTimeout: 30_000, connections: 32 });
+    return { agent: this.agent, headers: { ...headers } };
   }
 
   private url(path: string, query: Query = {}): string {

@@ -1,0 +1,132 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { stringify } from 'yaml';
+import { fromKubeconfig, inCluster } from './kubeconfig.ts';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function folder(files: Record<string, string> = {}): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'nic-kubeconfig-'));
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return dir;
+}
+
+async function kubeconfig(dir: string, cluster: object, user: object): Promise<string> {
+  const path = join(dir, 'config');
+  await writeFile(
+    path,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'here',
+      contexts: [
+        { name: 'other', context: { cluster: 'elsewhere', user: 'u' } },
+        { name: 'here', context: { cluster: 'c', user: 'u' } },
+      ],
+      clusters: [{ name: 'c', cluster }],
+      users: [{ name: 'u', user }],
+    }),
+  );
+  return path;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+describe('kubeconfig', () => {
+  it('reads the current context: server, inline CA and a token', async () => {
+    const path = await kubeconfig(
+      await folder(),
+      { server: 'https://api.example:6443/', 'certificate-authority-data': b64('CA') },
+      { token: 'abc' },
+    );
+    const access = fromKubeconfig(path);
+    expect(access.server).toBe('https://api.example:6443');
+    const { tls, headers } = await access.credentials();
+    expect(String(tls.ca)).toBe('CA');
+    expect(headers).toEqual({ Authorization: 'Bearer abc' });
+  });
+
+  it('reads files relative to the kubeconfig: CA, client certificate and key; TLS options', async () => {
+    const dir = await folder({ 'ca.crt': 'CA', 'me.crt': 'CERT', 'me.key': 'KEY' });
+    const path = await kubeconfig(
+      dir,
+      {
+        server: 'https://api',
+        'certificate-authority': 'ca.crt',
+        'tls-server-name': 'kubernetes',
+        'insecure-skip-tls-verify': true,
+      },
+      { 'client-certificate': 'me.crt', 'client-key': join(dir, 'me.key') },
+    );
+    const { tls, headers } = await fromKubeconfig(path).credentials();
+    expect([String(tls.ca), String(tls.cert), String(tls.key)]).toEqual(['CA', 'CERT', 'KEY']);
+    expect(tls).toMatchObject({ servername: 'kubernetes', rejectUnauthorized: false });
+    expect(headers).toEqual({});
+  });
+
+  it('re-reads a token file once a minute, so that a rotated token is used', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const dir = await folder({ token: 'one\n' });
+    const access = fromKubeconfig(await kubeconfig(dir, { server: 'https://api' }, { tokenFile: 'token' }));
+    expect((await access.credentials()).headers.Authorization).toBe('Bearer one');
+    await writeFile(join(dir, 'token'), 'two');
+    expect((await access.credentials()).headers.Authorization).toBe('Bearer one');
+    vi.advanceTimersByTime(61_000);
+    expect((await access.credentials()).headers.Authorization).toBe('Bearer two');
+  });
+
+  it('sends basic auth when that is what the user has', async () => {
+    const path = await kubeconfig(
+      await folder(),
+      { server: 'https://api' },
+      { username: 'me', password: 'pw' },
+    );
+    expect((await fromKubeconfig(path).credentials()).headers).toEqual({
+      Authorization: `Basic ${b64('me:pw')}`,
+    });
+  });
+
+  it('runs an exec plugin through client-node', async () => {
+    const credential = {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: 'from-exec' },
+    };
+    const path = await kubeconfig(
+      await folder(),
+      { server: 'https://api' },
+      {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1',
+          command: process.execPath,
+          args: ['-e', `console.log(${JSON.stringify(JSON.stringify(credential))})`],
+          interactiveMode: 'Never',
+        },
+      },
+    );
+    expect((await fromKubeconfig(path).credentials()).headers.Authorization).toBe('Bearer from-exec');
+  });
+
+  it('names the field when the kubeconfig cannot be used', async () => {
+    const dir = await folder();
+    await writeFile(join(dir, 'empty'), 'apiVersion: v1\n');
+    expect(() => fromKubeconfig(join(dir, 'empty'))).toThrow(/empty: current-context is not set/);
+    const noServer = await kubeconfig(dir, {}, { token: 'x' });
+    expect(() => fromKubeconfig(noServer)).toThrow(/contexts.here.cluster: no cluster c with a server/);
+  });
+});
+
+describe('in cluster', () => {
+  it('uses the service host and port, the ServiceAccount CA and its token', async () => {
+    const dir = await folder({ 'ca.crt': 'CA', token: 'sa-token\n' });
+    const access = inCluster({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, dir);
+    expect(access.server).toBe('https://[fd00::1]:443');
+    const { tls, headers } = await access.credentials();
+    expect(String(tls.ca)).toBe('CA');
+    expect(headers).toEqual({ Authorization: 'Bearer sa-token' });
+  });
+});
