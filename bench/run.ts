@@ -157,10 +157,10 @@ if (wanted.has('memory') && !smoke) {
     const r = await coldStart(n, true);
     runs.push(r);
     row(
-      `memory after sync, ${n} namespaces + ${2 * n} tenant policies: RSS / heap used`,
-      `${r.cold.rssMB} MB / ${r.cold.heapMB} MB`,
+      `memory after sync, ${n} namespaces + ${2 * n} tenant policies: RSS / heap used, after the cold start's ${3 * n} writes; after a warm restart`,
+      `${r.cold.rssMB} MB / ${r.cold.heapMB} MB; ${r.warm.rssMB} MB / ${r.warm.heapMB} MB`,
       n === 5000 ? 'RSS ≤ 150 MB' : '',
-      n === 5000 ? r.cold.rssMB <= 150 : undefined,
+      n === 5000 ? Math.max(r.cold.rssMB, r.warm.rssMB) <= 150 : undefined,
     );
   }
   results.memory = runs;

@@ -148,6 +148,15 @@ export async function drift(n: number, rate: number, durationS: number, floorMs:
   }
 }
 
+/** The controller's resident set and V8 heap in use, in MB. */
+async function memoryOf(ctl: ControllerProcess): Promise<{ rssMB: number; heapMB: number }> {
+  const mb = async (name: string) => Math.round((await sampleOf(ctl, name)) / 2 ** 20);
+  return {
+    rssMB: await mb('process_resident_memory_bytes'),
+    heapMB: await mb('nodejs_heap_size_used_bytes'),
+  };
+}
+
 /** N labelled namespaces without policies; the controller starts; time until all 3N exist. */
 export async function coldStart(n: number, tenants = false) {
   const cluster = await Cluster.start();
@@ -170,8 +179,7 @@ export async function coldStart(n: number, tenants = false) {
     const converged = await watch.until(3 * n, 'all policies');
     await idle(ctl);
     const { policyWrites, requests } = await writesOf(ctl);
-    const rssMB = Math.round((await sampleOf(ctl, 'process_resident_memory_bytes')) / 2 ** 20);
-    const heapMB = Math.round((await sampleOf(ctl, 'nodejs_heap_size_used_bytes')) / 2 ** 20);
+    const { rssMB, heapMB } = await memoryOf(ctl);
 
     // Warm restart: everything in sync.
     ctl.child.kill('SIGTERM');
@@ -196,6 +204,7 @@ export async function coldStart(n: number, tenants = false) {
     await idle(ctl);
     const warmDoneS = seconds(restarted);
     const warm = await writesOf(ctl);
+    const warmMemory = await memoryOf(ctl);
     return {
       namespaces: n,
       tenantPolicies: tenants ? 2 * n : 0,
@@ -213,6 +222,7 @@ export async function coldStart(n: number, tenants = false) {
         readyS: warmReadyS,
         doneS: warmDoneS,
         policyWrites: warm.policyWrites,
+        ...warmMemory,
         requests: warm.requests,
       },
     };
