@@ -4,12 +4,14 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import {
-  keepManagers,
   listWatch,
   NAMESPACES,
   namespaceView,
   type NamespaceObject,
   NETWORK_POLICIES,
+  type ObservedPolicy,
+  slimNamespace,
+  slimPolicy,
 } from '../kube/resources.ts';
 import { MANAGED_BY_VALUE, MANAGED_SELECTOR } from '../policy/labels.ts';
 import { Registry } from 'prom-client';
@@ -19,12 +21,7 @@ import { registerControllerMetrics, registerInformerMetrics } from '../runtime/m
 import { Processor } from '../runtime/processor.ts';
 import { ExponentialBackoff, MaxOf, TokenBucket } from '../runtime/ratelimit.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
-import {
-  CONTROLLER_NAME,
-  type ControllerSettings,
-  NamespaceController,
-  type ObservedPolicy,
-} from './namespace-controller.ts';
+import { CONTROLLER_NAME, type ControllerSettings, NamespaceController } from './namespace-controller.ts';
 import { METRICS_PREFIX, registerPolicyMetrics } from './metrics.ts';
 
 export interface RunSettings extends ControllerSettings {
@@ -32,7 +29,7 @@ export interface RunSettings extends ControllerSettings {
   resyncPeriodMs: number;
   backoff: { baseMs: number; maxMs: number };
   rateLimit: { qps: number; burst: number };
-  informer?: Partial<InformerOptions>;
+  informer?: Partial<Omit<InformerOptions, 'transform'>>;
   drainTimeoutMs: number;
 }
 
@@ -83,13 +80,12 @@ export function runController(
   };
   const namespaces = new Informer<NamespaceObject>(
     listWatch(client, NAMESPACES),
-    settings.informer,
+    { ...settings.informer, transform: slimNamespace },
     informerHooks('namespaces'),
   );
   const policies = new Informer<ObservedPolicy>(
     listWatch(client, NETWORK_POLICIES, MANAGED_SELECTOR),
-    // Who last wrote a policy names the other side of a fight.
-    { ...settings.informer, transform: keepManagers },
+    { ...settings.informer, transform: slimPolicy },
     informerHooks('networkpolicies'),
   );
   const runtimeMetrics = registerControllerMetrics(

@@ -7,6 +7,7 @@ import {
   lastOtherManager,
   namespaceView,
   type NamespaceObject,
+  type ObservedPolicy,
   type WriteOptions,
 } from '../kube/resources.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -19,7 +20,6 @@ import {
 import { type Change, type OptOut, plan } from '../policy/plan.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../policy/labels.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
-import type { NetworkPolicy } from '../policy/types.ts';
 import { FightTracker, type FightOptions } from '../runtime/fight.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/processor.ts';
@@ -36,11 +36,6 @@ export interface ControllerSettings {
   /** How repairs that keep being undone back off (defaults: two free, then 1 s doubling to 60 s). */
   fight?: Partial<FightOptions>;
 }
-
-/** A NetworkPolicy as the API server returns it. */
-export type ObservedPolicy = NetworkPolicy & {
-  metadata: { resourceVersion?: string; managedFields?: unknown };
-};
 
 export class NamespaceController implements Reconciler {
   private readonly byNamespace = new Map<string, Set<string>>();

@@ -1,5 +1,7 @@
 // Kubernetes Events (events.k8s.io/v1) about Namespaces. A repeat of the same event within ten
-// minutes updates the first one's series (count, last seen) instead of creating another.
+// minutes updates the first one's series (count, last seen) instead of creating another. The
+// recorder remembers the 4,096 most recent events for that, as client-go's correlator does: a
+// cold start at 5,000 namespaces records 15,000, which it need not keep.
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './client.ts';
 import { microTime } from './microtime.ts';
@@ -13,6 +15,8 @@ export interface EventRecorderOptions {
   controller: string;
   instance: string;
   onError(error: unknown): void;
+  /** How many recent events are remembered for series (client-go's correlator: 4,096). */
+  remembered?: number;
 }
 
 const SERIES_WINDOW_MS = 10 * 60_000;
@@ -42,6 +46,8 @@ export class EventRecorder {
       if (seen && now - seen.last < SERIES_WINDOW_MS) {
         seen.count++;
         seen.last = now;
+        this.recent.delete(key); // most recently used last
+        this.recent.set(key, seen);
         await this.client.request(
           'PATCH',
           `/apis/events.k8s.io/v1/namespaces/${ns.name}/events/${seen.name}`,
@@ -72,15 +78,11 @@ export class EventRecorder {
           regarding: { apiVersion: 'v1', kind: 'Namespace', name: ns.name, namespace: ns.name, uid: ns.uid },
         },
       });
-      this.prune(now);
       this.recent.set(key, { name, count: 1, last: now });
+      if (this.recent.size > (this.options.remembered ?? 4096))
+        this.recent.delete(this.recent.keys().next().value!);
     } catch (err) {
       this.options.onError(err);
     }
-  }
-
-  private prune(now: number): void {
-    if (this.recent.size < 10_000) return;
-    for (const [key, r] of this.recent) if (now - r.last >= SERIES_WINDOW_MS) this.recent.delete(key);
   }
 }

@@ -1,5 +1,6 @@
 // Paths and list/watch sources for the resources the controller reads, and its writes to them.
-import type { NamespaceView } from '../policy/types.ts';
+import { LEGACY_ANNOTATION } from '../policy/labels.ts';
+import type { NamespaceView, NetworkPolicy } from '../policy/types.ts';
 import type { ListWatch } from '../runtime/informer.ts';
 import type { KubeClient } from './client.ts';
 import { KubeApiError } from './client.ts';
@@ -34,12 +35,58 @@ export interface Manager {
   time?: string;
 }
 
-/** An informer transform that keeps who wrote an object (not the bulky field sets). */
-export function keepManagers<T extends { metadata: { managedFields?: unknown } }>(obj: T): T {
-  const entries = obj.metadata.managedFields as Manager[] | undefined;
-  if (entries === undefined) return obj;
-  const managedFields = entries.map(({ manager, operation, time }) => ({ manager, operation, time }));
-  return { ...obj, metadata: { ...obj.metadata, managedFields } };
+/** A NetworkPolicy as the API server returns it. */
+export type ObservedPolicy = NetworkPolicy & {
+  metadata: { resourceVersion?: string; managedFields?: unknown };
+};
+
+// The caches keep only what the controller reads, as controller-runtime's cache transforms do: at
+// thousands of namespaces, timestamps, UIDs, field sets and the like are most of the heap.
+
+/** What the namespace cache keeps: what the policy model and the Events read. */
+export function slimNamespace(ns: NamespaceObject): NamespaceObject {
+  const { name, uid, resourceVersion, labels, annotations, deletionTimestamp } = ns.metadata;
+  const legacy = annotations?.[LEGACY_ANNOTATION];
+  const metadata: NamespaceObject['metadata'] = { name, uid, resourceVersion, labels, deletionTimestamp };
+  if (legacy !== undefined) metadata.annotations = { [LEGACY_ANNOTATION]: legacy };
+  return ns.status?.phase === 'Terminating' ? { metadata, status: { phase: 'Terminating' } } : { metadata };
+}
+
+/**
+ * What the policy cache keeps: the content compared with the desired policy, the resourceVersion a
+ * replace is conditional on, and who wrote it (not the bulky field sets), which names the other
+ * side of a fight.
+ */
+export function slimPolicy(p: ObservedPolicy): ObservedPolicy {
+  const { name, namespace, resourceVersion, labels, annotations, managedFields } = p.metadata;
+  const managers = (managedFields as Manager[] | undefined)?.map(({ manager, operation, time }) => ({
+    manager: intern(manager),
+    operation: intern(operation),
+    time,
+  }));
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      name,
+      namespace,
+      resourceVersion,
+      labels: labels && Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, intern(v)])),
+      annotations,
+      managedFields: managers,
+    },
+    spec: p.spec,
+  };
+}
+
+const interned = new Map<string, string>();
+
+/** One shared copy of a string that recurs on every policy (a field manager, our label values). */
+function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size < 1000) interned.set(s, s);
+  return s;
 }
 
 /** The field manager other than `self` that wrote the object last, if any. */

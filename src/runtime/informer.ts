@@ -42,20 +42,19 @@ export interface InformerHooks {
   progressed?(): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** Abort a watch that has sent nothing (not even a bookmark) for this long, and start again. */
   silenceTimeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   /** What the cache keeps of each object, as client-go's SetTransform: by default all but managedFields. */
-  transform: <T extends KubeObject>(obj: T) => T;
+  transform: (obj: T) => T;
 }
 
-export const defaultInformerOptions: InformerOptions = {
+export const defaultInformerOptions: Omit<InformerOptions, 'transform'> = {
   silenceTimeoutMs: 90_000,
   backoffBaseMs: 200,
   backoffMaxMs: 30_000,
-  transform: stripManagedFields,
 };
 
 class Gone extends Error {}
@@ -71,7 +70,7 @@ export class Informer<T extends KubeObject> {
   private readonly source: ListWatch<T>;
   private readonly handlers: Handlers<T>[] = [];
   private readonly hooks: InformerHooks;
-  private readonly options: InformerOptions;
+  private readonly options: InformerOptions<T>;
   private synced = false;
   private stopped = false;
   private current: AbortController | undefined;
@@ -84,9 +83,9 @@ export class Informer<T extends KubeObject> {
    */
   private resourceVersion: string | undefined;
 
-  constructor(source: ListWatch<T>, options: Partial<InformerOptions> = {}, hooks: InformerHooks = {}) {
+  constructor(source: ListWatch<T>, options: Partial<InformerOptions<T>> = {}, hooks: InformerHooks = {}) {
     this.source = source;
-    this.options = { ...defaultInformerOptions, ...options };
+    this.options = { ...defaultInformerOptions, transform: stripManagedFields, ...options };
     this.hooks = hooks;
   }
 
