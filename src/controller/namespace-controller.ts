@@ -20,6 +20,7 @@ import {
 import { type Change, type OptOut, plan } from '../policy/plan.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../policy/labels.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
+import { Expectations } from '../runtime/expectations.ts';
 import { FightTracker, type FightOptions } from '../runtime/fight.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/processor.ts';
@@ -50,6 +51,7 @@ export class NamespaceController implements Reconciler {
   private readonly metrics: PolicyMetrics;
   private readonly write: WriteOptions;
   private readonly fights: FightTracker;
+  private readonly expectations = new Expectations();
   /** Namespaces whose first policies are not all written yet (a first attempt failed). */
   private readonly creating = new Set<string>();
 
@@ -73,6 +75,15 @@ export class NamespaceController implements Reconciler {
     this.fights = new FightTracker(deps.settings.fight);
   }
 
+  /** A write under --dry-run changes nothing, so no event will come back. */
+  private expectWrite(key: string): void {
+    if (!this.settings.dryRun) this.expectations.expect(key);
+  }
+
+  private seen(p: ObservedPolicy): void {
+    this.expectations.observed(`${p.metadata.namespace}/${p.metadata.name}`);
+  }
+
   /** Events only say which namespace to look at. */
   watch(queue: WorkQueue): void {
     this.namespaces.addHandlers({
@@ -82,14 +93,17 @@ export class NamespaceController implements Reconciler {
     });
     this.policies.addHandlers({
       add: (p) => {
+        this.seen(p);
         this.index(p, true);
         queue.add(p.metadata.namespace);
       },
       update: (_old, p) => {
+        this.seen(p);
         this.sawChange(p);
         queue.add(p.metadata.namespace);
       },
       delete: (p) => {
+        this.seen(p);
         this.index(p, false);
         this.sawChange(p);
         queue.add(p.metadata.namespace);
@@ -182,12 +196,18 @@ export class NamespaceController implements Reconciler {
       if (since !== undefined) this.sawChangeAt(name, policy, since);
     };
     for (const change of changes) {
+      const key = `${name}/${change.policy}`;
+      // Our last write to it is not in the cache yet: its event will bring the namespace back.
+      const unseenMs = this.expectations.waitMs(key);
+      if (unseenMs > 0) {
+        requeueAfter = Math.min(requeueAfter ?? Infinity, unseenMs);
+        continue;
+      }
       try {
         if (change.kind === 'apply') {
           // A namespace's first policies (also when its first attempt failed part-way) are
           // created, not repaired: no drift repair is counted, and no fight.
           const created = (observed.size === 0 || this.creating.has(name)) && !changedAt.has(change.policy);
-          const key = `${name}/${change.policy}`;
           const waitMs = created ? 0 : this.fights.wait(key);
           if (waitMs > 0) {
             // Not yet: the change is remembered, so the repair is timed from it when it comes.
@@ -195,12 +215,15 @@ export class NamespaceController implements Reconciler {
             requeueAfter = Math.min(requeueAfter ?? Infinity, waitMs);
             continue;
           }
+          this.expectWrite(key);
           await this.apply(subject, change, created, changedAt.get(change.policy), log);
           if (!created) await this.countRepair(subject, key, change, log);
         } else {
+          this.expectWrite(key);
           await this.release(subject, change.kind, change.observed, log);
         }
       } catch (err) {
+        this.expectations.observed(key);
         errors.push(err);
         remember(change.policy);
       }
