@@ -97,8 +97,12 @@ export class KubeClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  /** Every page of a list, with the resourceVersion to watch from. */
-  async list<T>(path: string, query: Query = {}): Promise<ListResult<T>> {
+  /** Every page of a list, each item passed through `keep`, with the resourceVersion to watch from. */
+  async list<T>(
+    path: string,
+    query: Query = {},
+    keep: (item: T) => T = (item) => item,
+  ): Promise<ListResult<T>> {
     const items: T[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
@@ -106,7 +110,7 @@ export class KubeClient {
       const page = await this.request<ListResult<T>>('GET', path, {
         query: { ...query, limit: 500, continue: cont },
       });
-      items.push(...page.items);
+      for (const item of page.items) items.push(keep(item));
       resourceVersion = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
     } while (cont);

@@ -109,8 +109,8 @@ export const networkPolicyPath = (namespace: string, name: string) =>
 /** List and watch `path` (optionally by label selector) with bookmarks, in windows of 5-10 minutes. */
 export function listWatch<T>(client: KubeClient, path: string, labelSelector?: string): ListWatch<T> {
   return {
-    async list() {
-      const res = await client.list<T>(path, { labelSelector });
+    async list(keep) {
+      const res = await client.list<T>(path, { labelSelector }, keep);
       return { items: res.items, resourceVersion: res.metadata.resourceVersion };
     },
     watch(resourceVersion, signal) {

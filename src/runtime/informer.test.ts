@@ -20,9 +20,9 @@ const obj = (name: string, rv: string): Obj => ({
 function source(items: Obj[], scripts: ((signal: AbortSignal) => AsyncIterable<StreamEvent<Obj>>)[]) {
   const calls = { list: 0, watch: [] as string[] };
   const lw: ListWatch<Obj> = {
-    list() {
+    list(keep) {
       calls.list++;
-      return Promise.resolve({ items, resourceVersion: '10' });
+      return Promise.resolve({ items: items.map(keep), resourceVersion: '10' });
     },
     watch(rv, signal) {
       calls.watch.push(rv);
@@ -80,6 +80,7 @@ describe('Informer', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(added).toEqual(['a', 'b']);
     expect(inf.get('a')?.metadata.managedFields).toBeUndefined();
+    expect(inf.get('b')?.metadata.managedFields).toBeUndefined();
     void inf.stop();
   });
 

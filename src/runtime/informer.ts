@@ -20,7 +20,8 @@ export interface StreamEvent<T> {
 
 /** Where the informer lists and watches from; the kube adapter provides it. */
 export interface ListWatch<T> {
-  list(): Promise<{ items: T[]; resourceVersion: string }>;
+  /** Every object, each passed through `keep` as its page arrives (a whole list of full objects is the peak). */
+  list(keep: (obj: T) => T): Promise<{ items: T[]; resourceVersion: string }>;
   /** Resolves once the server has accepted the watch; the events follow. */
   watch(resourceVersion: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent<T>>>;
 }
@@ -151,11 +152,11 @@ export class Informer<T extends KubeObject> {
 
   /** Lists everything, replaces the cache and tells handlers the difference. */
   private async relist(): Promise<string> {
-    const { items, resourceVersion } = await this.source.list();
+    const { items, resourceVersion } = await this.source.list(this.options.transform);
     const seen = new Set<string>();
     for (const item of items) {
       seen.add(Informer.key(item.metadata));
-      this.upsert(item);
+      this.store(item);
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
@@ -224,7 +225,10 @@ export class Informer<T extends KubeObject> {
   }
 
   private upsert(obj: T): void {
-    const kept = this.options.transform(obj);
+    this.store(this.options.transform(obj));
+  }
+
+  private store(kept: T): void {
     const key = Informer.key(kept.metadata);
     const old = this.cache.get(key);
     this.cache.set(key, kept);
