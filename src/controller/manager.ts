@@ -15,7 +15,7 @@ import {
 } from '../kube/resources.ts';
 import { MANAGED_BY_VALUE, MANAGED_SELECTOR } from '../policy/labels.ts';
 import { Registry } from 'prom-client';
-import { decide } from '../policy/desired.ts';
+import { select } from '../policy/desired.ts';
 import { Informer, type InformerHooks, type InformerOptions, SilentStream } from '../runtime/informer.ts';
 import { registerControllerMetrics, registerInformerMetrics } from '../runtime/metrics.ts';
 import { Processor } from '../runtime/processor.ts';
@@ -109,8 +109,10 @@ export function runController(
   const metrics = registerPolicyMetrics(registry, settings.policy, settings.dryRun, () => {
     const counts = new Map<string, number>();
     for (const ns of namespaces.list()) {
-      const decision = decide(namespaceView(ns), settings.policy);
-      if (decision.kind === 'manage') counts.set(decision.profile, (counts.get(decision.profile) ?? 0) + 1);
+      // At every scrape: the profile only, not the policies (building them is 15,000 clones at 5,000).
+      const selection = select(namespaceView(ns), settings.policy);
+      if (selection.kind === 'manage')
+        counts.set(selection.profile, (counts.get(selection.profile) ?? 0) + 1);
     }
     return counts;
   });

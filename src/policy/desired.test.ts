@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, desiredPolicies } from './desired.ts';
+import { decide, desiredPolicies, select } from './desired.ts';
 import { MANAGED_BY_LABEL, PROFILE_LABEL } from './labels.ts';
 import { defaultPolicyConfig as config, type PolicyConfig } from './profiles.ts';
 import type { NamespaceView } from './types.ts';
@@ -13,6 +13,23 @@ const ns = (over: Partial<NamespaceView> = {}): NamespaceView => ({
 });
 
 describe('decide', () => {
+  it('decides as select does, adding the policies of a managed namespace', () => {
+    const cases = [
+      ns({ labels: { isolation: 'strict' } }),
+      ns({ labels: { isolation: 'Strict' } }),
+      ns(),
+      ns({ labels: { isolation: 'strict' }, terminating: true }),
+      ns({ name: 'kube-system', labels: { isolation: 'strict' } }),
+    ];
+    for (const n of cases) {
+      const d = decide(n, config);
+      const { policies, ...rest } = d.kind === 'manage' ? d : { ...d, policies: undefined };
+      expect(select(n, config)).toEqual(rest);
+      expect(policies).toEqual(d.kind === 'manage' ? desiredPolicies(n.name, d.profile, config) : undefined);
+    }
+    expect(select(cases[0]!, config)).toEqual({ kind: 'manage', profile: 'strict' });
+  });
+
   it('gives a namespace labelled isolation=strict exactly the three strict policies', () => {
     const d = decide(ns({ labels: { isolation: 'strict' } }), config);
     expect(d.kind).toBe('manage');

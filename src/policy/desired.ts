@@ -15,7 +15,16 @@ export type Decision =
   | { kind: 'unselected' }
   | { kind: 'manage'; profile: string; policies: NetworkPolicy[] };
 
+/** A decision without the policies themselves: enough to count namespaces by profile. */
+export type Selection = Exclude<Decision, { kind: 'manage' }> | { kind: 'manage'; profile: string };
+
 export function decide(ns: NamespaceView, config: PolicyConfig): Decision {
+  const selection = select(ns, config);
+  if (selection.kind !== 'manage') return selection;
+  return { ...selection, policies: desiredPolicies(ns.name, selection.profile, config) };
+}
+
+export function select(ns: NamespaceView, config: PolicyConfig): Selection {
   if (ns.terminating) return { kind: 'leave', reason: 'terminating' };
   if (config.excludedNamespaces.includes(ns.name)) return { kind: 'leave', reason: 'excluded' };
 
@@ -28,7 +37,7 @@ export function decide(ns: NamespaceView, config: PolicyConfig): Decision {
     profile = config.legacyAnnotation.profile;
   }
   if (profile === undefined) return { kind: 'unselected' };
-  return { kind: 'manage', profile, policies: desiredPolicies(ns.name, profile, config) };
+  return { kind: 'manage', profile };
 }
 
 /** The policies a profile puts in a namespace, exactly as the controller applies them. */
