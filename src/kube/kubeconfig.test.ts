@@ -90,7 +90,7 @@ describe('kubeconfig', () => {
     });
   });
 
-  it('runs an exec plugin through client-node', async () => {
+  it("runs an exec plugin through client-node, keeping the cluster's TLS settings", async () => {
     const credential = {
       apiVersion: 'client.authentication.k8s.io/v1',
       kind: 'ExecCredential',
@@ -98,7 +98,7 @@ describe('kubeconfig', () => {
     };
     const path = await kubeconfig(
       await folder(),
-      { server: 'https://api' },
+      { server: 'https://api', 'tls-server-name': 'kubernetes', 'insecure-skip-tls-verify': true },
       {
         exec: {
           apiVersion: 'client.authentication.k8s.io/v1',
@@ -108,7 +108,10 @@ describe('kubeconfig', () => {
         },
       },
     );
-    expect((await fromKubeconfig(path).credentials()).headers.Authorization).toBe('Bearer from-exec');
+    const { tls, headers } = await fromKubeconfig(path).credentials();
+    expect(headers.Authorization).toBe('Bearer from-exec');
+    // The cluster's TLS settings hold for exec users too.
+    expect(tls).toMatchObject({ servername: 'kubernetes', rejectUnauthorized: false });
   });
 
   it('names the field when the kubeconfig cannot be used', async () => {
