@@ -140,23 +140,19 @@ export async function writesOf(
   ctl: ControllerProcess,
 ): Promise<{ policyWrites: number; requests: Record<string, number> }> {
   const text = await (await fetch(`${await ctl.metricsUrl()}/metrics`)).text();
-  let policyWrites = 0;
   const requests: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const write = /^namespace_isolation_policy_writes_total\{.*dry_run="false"\} (\d+)/.exec(line);
-    if (write) policyWrites += Number(write[1]);
     const req = /^rest_client_requests_total\{method="(\w+)",code="(\w+)"\} (\d+)/.exec(line);
     if (req) requests[`${req[1]} ${req[2]}`] = (requests[`${req[1]} ${req[2]}`] ?? 0) + Number(req[3]);
   }
-  return { policyWrites, requests };
+  return { policyWrites: await ctl.policyWrites(), requests };
 }
 
 /** A sample from the controller's /metrics, e.g. `process_resident_memory_bytes`. */
 export async function sampleOf(ctl: ControllerProcess, name: string): Promise<number> {
-  const text = await (await fetch(`${await ctl.metricsUrl()}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  if (!line) throw new Error(`the controller exposes no ${name}`);
-  return Number(line.slice(name.length + 1));
+  const value = await ctl.metric(name);
+  if (value === undefined) throw new Error(`the controller exposes no ${name}`);
+  return value;
 }
 
 /** Waits until the controller has nothing queued or in progress (from its metrics). */

@@ -70,14 +70,6 @@ function controller(configPath = config): ControllerProcess {
   return p;
 }
 
-async function writes(p: ControllerProcess): Promise<number> {
-  const text = await (await fetch(`${await p.metricsUrl()}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('namespace_isolation_policy_writes_total{'))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-}
-
 /** Every namespace holds exactly the three strict policies (names are unique, so none twice). */
 async function everyNamespaceHasAll(): Promise<void> {
   await watch.until(3 * N, `all ${3 * N} policies`, 120_000);
@@ -101,8 +93,8 @@ it('finishes the job on the standby when the leader is killed mid-convergence, w
   const led = await standby.waitForLog('became leader; reconciling', {}, 30_000);
   await everyNamespaceHasAll();
   // The leader's last writes may land after the kill was seen; everything else is the standby's.
-  await eventually(async () => (await writes(standby)) + atKill >= 3 * N, 'the standby done');
-  const standbyWrites = await writes(standby);
+  await eventually(async () => (await standby.policyWrites()) + atKill >= 3 * N, 'the standby done');
+  const standbyWrites = await standby.policyWrites();
   expect(standbyWrites).toBeLessThanOrEqual(3 * N - atKill);
   console.info(
     `leader killed at ${atKill}/${3 * N} policies; the standby led ${(led.time as number) - killed} ms later and wrote ${standbyWrites}`,
@@ -137,7 +129,7 @@ it('drains and exits 0 on SIGTERM during a heavy reconcile, not ready meanwhile;
 
   const next = controller();
   await watch.until(0, 'every policy removed', 60_000);
-  expect(await writes(next)).toBe(left);
+  expect(await next.policyWrites()).toBe(left);
   next.child.kill('SIGTERM');
   expect(await next.exited).toBe(0);
 });
@@ -156,8 +148,8 @@ it('converges after SIGKILL mid-reconcile and a restart, with no policy written 
   const next = controller();
   await next.waitForLog('became leader; reconciling', {}, 30_000);
   await everyNamespaceHasAll();
-  expect(await writes(next)).toBeLessThanOrEqual(3 * N - atKill);
-  expect(await writes(next)).toBeGreaterThanOrEqual(3 * N - atKill - 3 * 4);
+  expect(await next.policyWrites()).toBeLessThanOrEqual(3 * N - atKill);
+  expect(await next.policyWrites()).toBeGreaterThanOrEqual(3 * N - atKill - 3 * 4);
   next.child.kill('SIGTERM');
   expect(await next.exited).toBe(0);
 });
@@ -176,8 +168,8 @@ it('serves 10,000 namespaces with 63-character names, writing exactly the polici
   await p.waitForLog('became leader; reconciling', {}, 30_000);
   // The 1,000 earlier namespaces are still strict, with their policies.
   await watch.until(3 * N + 3 * selected.length, 'the selected namespaces converged', 180_000);
-  await eventually(async () => (await writes(p)) >= 3 * selected.length, 'the writes counted');
-  expect(await writes(p)).toBe(3 * selected.length);
+  await eventually(async () => (await p.policyWrites()) >= 3 * selected.length, 'the writes counted');
+  expect(await p.policyWrites()).toBe(3 * selected.length);
   expect(await p.metric('controller_runtime_reconcile_errors_total{controller="namespace-isolation"}')).toBe(
     0,
   );

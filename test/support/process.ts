@@ -24,6 +24,8 @@ export interface ControllerProcess {
   probesUrl(): Promise<string>;
   /** A sample of /metrics: `name{labels}` exactly as exposed, or undefined. */
   metric(sample: string): Promise<number | undefined>;
+  /** The NetworkPolicy writes it made (not dry-run ones), from its metrics. */
+  policyWrites(): Promise<number>;
 }
 
 /**
@@ -78,6 +80,7 @@ export function startProcess(
   const url = async (bind: string, msg: string) =>
     `http://${bind.endsWith(':0') ? String((await waitForLog(msg)).address) : bind}`;
   const metricsUrl = () => url(env_.METRICS_BIND_ADDRESS, 'serving metrics');
+  const scrape = async () => (await (await fetch(`${await metricsUrl()}/metrics`)).text()).split('\n');
   return {
     child,
     exited,
@@ -88,9 +91,13 @@ export function startProcess(
     metricsUrl,
     probesUrl: () => url(env_.HEALTH_PROBE_BIND_ADDRESS, 'serving health probes'),
     async metric(sample) {
-      const text = await (await fetch(`${await metricsUrl()}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+      const line = (await scrape()).find((l) => l.startsWith(`${sample} `));
       return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+    },
+    async policyWrites() {
+      return (await scrape())
+        .filter((l) => /^namespace_isolation_policy_writes_total\{.*dry_run="false"\} /.test(l))
+        .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
     },
   };
 }
