@@ -60,7 +60,7 @@ export class FightTracker {
   }
 
   /** Forgets keys (a namespace gone) and those quiet for a whole window. */
-  prune(isGone: (key: string) => boolean = () => false): void {
+  prune(isGone: (key: string) => boolean): void {
     for (const key of this.states.keys()) {
       if (isGone(key) || !this.current(key)) this.states.delete(key);
     }
