@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../test/support/gobuild.ts';
+import { repoRoot } from '../harness/gobuild.ts';
 import { Cluster, deploymentNodeOptions, log } from './load.ts';
 import { churn, coldStart, drift, failover, floor } from './scenarios.ts';
 

@@ -3,8 +3,8 @@
 import { canonicalSpec } from '../src/policy/compare.ts';
 import { desiredPolicies } from '../src/policy/desired.ts';
 import { defaultPolicyConfig } from '../src/policy/profiles.ts';
-import type { ControllerProcess } from '../test/support/process.ts';
-import { eventually } from '../test/support/wait.ts';
+import type { ControllerProcess } from '../harness/process.ts';
+import { eventually } from '../harness/wait.ts';
 import { Cluster, idle, log, percentiles, policyPath, sampleOf, writesOf } from './load.ts';
 
 const STRICT = defaultPolicyConfig.profiles.strict!;

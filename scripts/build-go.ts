@@ -1,6 +1,6 @@
 // `npm run build:go`: builds the Go programs the tests use, the local control plane and kustomize,
 // where their sources changed (CI's install step).
-import { CONTROL_PLANE, ensureGoBinary, KUSTOMIZE, MissingGoError } from '../test/support/gobuild.ts';
+import { CONTROL_PLANE, ensureGoBinary, KUSTOMIZE, MissingGoError } from '../harness/gobuild.ts';
 
 try {
   await ensureGoBinary(CONTROL_PLANE);

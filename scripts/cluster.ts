@@ -2,7 +2,7 @@
 // Ctrl-C. State is kept in .cache/cluster between runs; pass --fresh to start from an empty one.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ControlPlane, MissingGoError, repoRoot } from '../test/support/controlplane.ts';
+import { ControlPlane, MissingGoError, repoRoot } from '../harness/controlplane.ts';
 
 const dataDir = join(repoRoot, '.cache', 'cluster');
 if (process.argv.includes('--fresh')) await rm(dataDir, { recursive: true, force: true });

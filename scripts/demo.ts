@@ -10,8 +10,8 @@ import { createInterface } from 'node:readline';
 import { PinoPretty } from 'pino-pretty';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { networkPolicyPath } from '../src/kube/resources.ts';
-import { ControlPlane, MissingGoError, repoRoot } from '../test/support/controlplane.ts';
-import { eventually } from '../test/support/wait.ts';
+import { ControlPlane, MissingGoError, repoRoot } from '../harness/controlplane.ts';
+import { eventually } from '../harness/wait.ts';
 
 const say = (text: string) => process.stdout.write(`\n\x1b[1m▶ ${text}\x1b[0m\n`);
 type Policy = { metadata: { name: string; labels?: Record<string, string> } };

@@ -2,17 +2,16 @@
 // repository) and `check` (what the controller would change in a live cluster, like kubectl diff).
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
+import { UsageError } from './flags.ts';
 import type { KubeClient } from './kube/client.ts';
 import { KubeApiError } from './kube/client.ts';
-import { NAMESPACES, type NamespaceObject, namespaceView, NETWORK_POLICIES } from './kube/resources.ts';
+import { type NamespaceObject, namespaceView } from './kube/objects.ts';
+import { NAMESPACES, NETWORK_POLICIES } from './kube/resources.ts';
 import { desiredPolicies } from './policy/desired.ts';
 import { MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from './policy/labels.ts';
 import { type Change, type OptOut, plan } from './policy/plan.ts';
 import type { PolicyConfig } from './policy/profiles.ts';
 import type { NetworkPolicy } from './policy/types.ts';
-
-/** A request the user got wrong: printed with usage, exit 2. */
-export class UsageError extends Error {}
 
 /** The policies `profile` puts in `namespace`, as multi-document YAML: exactly what is applied. */
 export function render(config: PolicyConfig, namespace: string, profile: string): string {
@@ -136,5 +135,6 @@ function owned(p: NetworkPolicy, withOurLabels = true): string {
 
 /** Plain YAML: no anchors and aliases for objects the model shares (a GitOps repo wants none). */
 function toYaml(value: unknown): string {
-  return stringify(value, { aliasDuplicateObjects: false });
+  // Keys in one order whatever the source (built-in or a file), so that a GitOps repo shows no diff.
+  return stringify(value, { aliasDuplicateObjects: false, sortMapEntries: true });
 }

@@ -1,4 +1,5 @@
-// Loads and validates the controller's configuration file (config/controller.yaml is the default).
+// Loads and validates the controller's configuration file (config/controller.yaml shows every
+// default), and holds the tunables that are not configurable: the one home of defaults.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -133,6 +134,19 @@ const schema = z
   });
 
 export type Config = z.output<typeof schema>;
+
+/** Tunables fixed in code; runtime modules take them as required options. */
+export const FIXED = {
+  /** A failed list or watch is retried after 200 ms doubling to 30 s, with jitter. */
+  watchBackoff: { baseMs: 200, maxMs: 30_000 },
+  /** Two free repairs within a minute, then 1 s doubling up to 60 s between repairs. */
+  fight: { windowMs: 60_000, freeRepairs: 2, baseDelayMs: 1_000, maxDelayMs: 60_000 },
+  /** How long a write not seen back in the cache leaves its policy alone. */
+  expectationTtlMs: 60_000,
+  /** Events waiting to be sent (oldest dropped beyond), series remembered, time to send on stop. */
+  events: { capacity: 1_000, remembered: 4_096, closeTimeoutMs: 2_000 },
+  leaseName: 'namespace-isolation-controller',
+} as const;
 
 /** The configuration is invalid: one line per problem, each naming the field, the value and the fix. */
 export class ConfigError extends Error {

@@ -2,10 +2,10 @@
 // one pooled HTTPS connection set, authenticated from a kubeconfig or in-cluster.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { Agent, fetch } from 'undici';
-import type { ClusterAccess } from './kubeconfig.ts';
+import { Agent, type Dispatcher, fetch, ProxyAgent, Socks5ProxyAgent } from 'undici';
+import type { ClusterAccess, HeaderList, Tls } from './kubeconfig.ts';
 
-export { loadKubeConfig } from './kubeconfig.ts';
+export { KubeconfigError, loadKubeConfig } from './kubeconfig.ts';
 
 /** A refusal or failure from the API server, naming the request and what it said. */
 export class KubeApiError extends Error {
@@ -41,6 +41,8 @@ export interface ListResult<T> {
   metadata: { resourceVersion: string; continue?: string };
 }
 
+const REQUEST_TIMEOUT_MS = 30_000;
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 export interface RequestOptionsExtra {
@@ -56,7 +58,7 @@ export type ResponseObserver = (method: string, code: number | 'error') => void;
 export class KubeClient {
   private readonly access: ClusterAccess;
   private readonly server: string;
-  private agent: Agent | undefined;
+  private agent: Dispatcher | undefined;
   private readonly observe: ResponseObserver | undefined;
   /** Requests sent, by "METHOD resource" (`PATCH networkpolicies`): a client-side count of writes. */
   readonly sent = new Map<string, number>();
@@ -68,10 +70,10 @@ export class KubeClient {
   }
 
   /** TLS material once (one connection pool), credentials on every request (tokens rotate). */
-  private async prepare(): Promise<{ agent: Agent; headers: Record<string, string> }> {
+  private async prepare(): Promise<{ agent: Dispatcher; headers: HeaderList }> {
     const { tls, headers } = await this.access.credentials();
-    this.agent ??= new Agent({ connect: tls, keepAliveTimeout: 30_000, connections: 32 });
-    return { agent: this.agent, headers: { ...headers } };
+    this.agent ??= dispatcher(tls, this.access.proxy);
+    return { agent: this.agent, headers: [...headers] };
   }
 
   private url(path: string, query: Query = {}): string {
@@ -83,14 +85,17 @@ export class KubeClient {
   async request<T>(method: string, path: string, options: RequestOptionsExtra = {}): Promise<T> {
     const { agent, headers } = await this.prepare();
     this.count(method, path);
-    headers.Accept = 'application/json';
-    if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
+    headers.push(['Accept', 'application/json']);
+    if (options.body !== undefined) headers.push(['Content-Type', options.contentType ?? 'application/json']);
     const res = await this.fetch(method, this.url(path, options.query), {
       method,
       headers,
       dispatcher: agent,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal ?? AbortSignal.timeout(30_000),
+      // The caller's signal (a shutdown) and a deadline for every request.
+      signal: options.signal
+        ? AbortSignal.any([options.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
+        : AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const text = await res.text();
     if (!res.ok) throw apiError(method, path, res.status, text);
@@ -151,7 +156,7 @@ export class KubeClient {
   /**
    * Drops every connection (failing what is in flight) so that the next request opens a new one: for
    * a connection that has gone silent without closing, which would otherwise hold every request
-   * multiplexed on it (client-go's HTTP/2 health check does the same).
+   * waiting on it (client-go's HTTP/2 health check does the same).
    */
   resetConnections(): void {
     const old = this.agent;
@@ -162,6 +167,17 @@ export class KubeClient {
   close(): Promise<void> {
     return this.agent?.close() ?? Promise.resolve();
   }
+}
+
+/** A pool of connections to the API server, directly or through the kubeconfig's proxy. */
+function dispatcher(tls: Tls, proxy: string | undefined): Dispatcher {
+  // HTTP/1.1: a request aborted at shutdown closes its own connection. Over HTTP/2, undici 8 can
+  // leave an aborted stream without an error listener, and closing the pool then crashes the
+  // process (seen as "ClientDestroyedError: The client is destroyed" on a SIGTERM mid-reconcile).
+  const pool = { keepAliveTimeout: 30_000, connections: 32, allowH2: false };
+  if (!proxy) return new Agent({ connect: tls, ...pool });
+  if (proxy.startsWith('socks5:')) return new Socks5ProxyAgent(proxy, { requestTls: tls, ...pool });
+  return new ProxyAgent({ uri: proxy, requestTls: tls, ...pool });
 }
 
 /** Newline-delimited watch events, until the stream ends or whoever reads stops. */

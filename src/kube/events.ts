@@ -1,10 +1,13 @@
-// Kubernetes Events (events.k8s.io/v1) about Namespaces. A repeat of the same event within ten
-// minutes updates the first one's series (count, last seen) instead of creating another. The
-// recorder remembers the 4,096 most recent events for that, as client-go's correlator does: a
-// cold start at 5,000 namespaces records 15,000, which it need not keep.
+// Kubernetes Events (events.k8s.io/v1) about Namespaces, recorded without waiting: `record` hands
+// the Event to a bounded sink that one sender works through (see runtime/sink.ts). A repeat of the
+// same event within ten minutes updates the first one's series (count, last seen) instead of
+// creating another. The recorder remembers the 4,096 most recent events for that, as client-go's
+// correlator does: a cold start at 5,000 namespaces records 15,000, which it need not keep.
 import { randomBytes } from 'node:crypto';
+import { Sink } from '../runtime/sink.ts';
 import type { KubeClient } from './client.ts';
 import { microTime } from './microtime.ts';
+import { resourcePath } from './resources.ts';
 
 export interface EventSubject {
   name: string;
@@ -14,9 +17,20 @@ export interface EventSubject {
 export interface EventRecorderOptions {
   controller: string;
   instance: string;
-  onError(error: unknown): void;
+  /** Events waiting to be sent at most; beyond that the oldest is dropped. */
+  capacity: number;
   /** How many recent events are remembered for series (client-go's correlator: 4,096). */
-  remembered?: number;
+  remembered: number;
+  failed(error: unknown): void;
+  dropped(): void;
+}
+
+/** What the controller says: its reason, its type and action, and the note a user reads. */
+export interface EventReport {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  action: string;
+  note: string;
 }
 
 const SERIES_WINDOW_MS = 10 * 60_000;
@@ -27,62 +41,79 @@ interface Recorded {
   last: number;
 }
 
+type Request = { path: string; method: 'POST' | 'PATCH'; body: unknown; contentType?: string };
+
 export class EventRecorder {
-  private readonly client: KubeClient;
   private readonly options: EventRecorderOptions;
   private readonly recent = new Map<string, Recorded>();
+  private readonly sink: Sink<Request>;
 
   constructor(client: KubeClient, options: EventRecorderOptions) {
-    this.client = client;
     this.options = options;
+    this.sink = new Sink<Request>({
+      capacity: options.capacity,
+      send: async (r, signal) => {
+        await client.request(r.method, r.path, {
+          query: { fieldManager: options.controller },
+          body: r.body,
+          contentType: r.contentType,
+          signal,
+        });
+      },
+      dropped: () => options.dropped(),
+      failed: (_r, err) => options.failed(err),
+    });
   }
 
-  /** Records an event on the Namespace; never throws (a lost Event must not fail a reconcile). */
-  async record(ns: EventSubject, type: 'Normal' | 'Warning', reason: string, action: string, note: string) {
+  /** Records an event on the Namespace, in its own namespace, where its users look. Never waits. */
+  record(ns: EventSubject, event: EventReport): void {
+    const { type, reason, action, note } = event;
     const key = `${ns.name}\0${type}\0${reason}\0${note}`;
     const now = Date.now();
-    try {
-      const seen = this.recent.get(key);
-      if (seen && now - seen.last < SERIES_WINDOW_MS) {
-        seen.count++;
-        seen.last = now;
-        this.recent.delete(key); // most recently used last
-        this.recent.set(key, seen);
-        await this.client.request(
-          'PATCH',
-          `/apis/events.k8s.io/v1/namespaces/${ns.name}/events/${seen.name}`,
-          {
-            query: { fieldManager: this.options.controller },
-            body: { series: { count: seen.count, lastObservedTime: microTime(now) } },
-            contentType: 'application/merge-patch+json',
-          },
-        );
-        return;
-      }
-      const name = `${ns.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`;
-      await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`, {
-        query: { fieldManager: this.options.controller },
-        body: {
-          apiVersion: 'events.k8s.io/v1',
-          kind: 'Event',
-          metadata: { name, namespace: ns.name },
-          eventTime: microTime(now),
-          reportingController: this.options.controller,
-          reportingInstance: this.options.instance,
-          action,
-          reason,
-          type,
-          note: note.slice(0, 1024),
-          // The API requires regarding.namespace to match the Event's namespace; a Namespace's
-          // Events live in the namespace itself, where its users look.
-          regarding: { apiVersion: 'v1', kind: 'Namespace', name: ns.name, namespace: ns.name, uid: ns.uid },
-        },
+    const seen = this.recent.get(key);
+    if (seen && now - seen.last < SERIES_WINDOW_MS) {
+      seen.count++;
+      seen.last = now;
+      this.recent.delete(key); // most recently used last
+      this.recent.set(key, seen);
+      this.sink.post({
+        method: 'PATCH',
+        path: resourcePath('Event', ns.name, seen.name),
+        body: { series: { count: seen.count, lastObservedTime: microTime(now) } },
+        contentType: 'application/merge-patch+json',
       });
-      this.recent.set(key, { name, count: 1, last: now });
-      if (this.recent.size > (this.options.remembered ?? 4096))
-        this.recent.delete(this.recent.keys().next().value!);
-    } catch (err) {
-      this.options.onError(err);
+      return;
     }
+    const name = `${ns.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`;
+    this.sink.post({
+      method: 'POST',
+      path: resourcePath('Event', ns.name),
+      body: {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name, namespace: ns.name },
+        eventTime: microTime(now),
+        reportingController: this.options.controller,
+        reportingInstance: this.options.instance,
+        action,
+        reason,
+        type,
+        note: note.slice(0, 1024),
+        // The API requires regarding.namespace to match the Event's namespace.
+        regarding: { apiVersion: 'v1', kind: 'Namespace', name: ns.name, namespace: ns.name, uid: ns.uid },
+      },
+    });
+    this.recent.set(key, { name, count: 1, last: now });
+    if (this.recent.size > this.options.remembered) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  /** Events not sent yet. */
+  get pending(): number {
+    return this.sink.length;
+  }
+
+  /** Sends what is queued for at most `timeoutMs`, then gives up on the rest. */
+  close(timeoutMs: number): Promise<void> {
+    return this.sink.close(timeoutMs);
   }
 }

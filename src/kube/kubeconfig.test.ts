@@ -47,7 +47,7 @@ describe('kubeconfig', () => {
     expect(access.server).toBe('https://api.example:6443');
     const { tls, headers } = await access.credentials();
     expect(String(tls.ca)).toBe('CA');
-    expect(headers).toEqual({ Authorization: 'Bearer abc' });
+    expect(headers).toEqual([['Authorization', 'Bearer abc']]);
   });
 
   it('reads files relative to the kubeconfig: CA, client certificate and key; TLS options', async () => {
@@ -65,18 +65,18 @@ describe('kubeconfig', () => {
     const { tls, headers } = await fromKubeconfig(path).credentials();
     expect([String(tls.ca), String(tls.cert), String(tls.key)]).toEqual(['CA', 'CERT', 'KEY']);
     expect(tls).toMatchObject({ servername: 'kubernetes', rejectUnauthorized: false });
-    expect(headers).toEqual({});
+    expect(headers).toEqual([]);
   });
 
   it('re-reads a token file once a minute, so that a rotated token is used', async () => {
     vi.useFakeTimers({ toFake: ['performance'] });
     const dir = await folder({ token: 'one\n' });
     const access = fromKubeconfig(await kubeconfig(dir, { server: 'https://api' }, { tokenFile: 'token' }));
-    expect((await access.credentials()).headers.Authorization).toBe('Bearer one');
+    expect((await access.credentials()).headers).toContainEqual(['Authorization', 'Bearer one']);
     await writeFile(join(dir, 'token'), 'two');
-    expect((await access.credentials()).headers.Authorization).toBe('Bearer one');
+    expect((await access.credentials()).headers).toContainEqual(['Authorization', 'Bearer one']);
     vi.advanceTimersByTime(61_000);
-    expect((await access.credentials()).headers.Authorization).toBe('Bearer two');
+    expect((await access.credentials()).headers).toContainEqual(['Authorization', 'Bearer two']);
   });
 
   it('sends basic auth when that is what the user has', async () => {
@@ -85,9 +85,9 @@ describe('kubeconfig', () => {
       { server: 'https://api' },
       { username: 'me', password: 'pw' },
     );
-    expect((await fromKubeconfig(path).credentials()).headers).toEqual({
-      Authorization: `Basic ${b64('me:pw')}`,
-    });
+    expect((await fromKubeconfig(path).credentials()).headers).toEqual([
+      ['Authorization', `Basic ${b64('me:pw')}`],
+    ]);
   });
 
   it("runs an exec plugin through client-node, keeping the cluster's TLS settings", async () => {
@@ -109,7 +109,7 @@ describe('kubeconfig', () => {
       },
     );
     const { tls, headers } = await fromKubeconfig(path).credentials();
-    expect(headers.Authorization).toBe('Bearer from-exec');
+    expect(headers).toContainEqual(['Authorization', 'Bearer from-exec']);
     // The cluster's TLS settings hold for exec users too.
     expect(tls).toMatchObject({ servername: 'kubernetes', rejectUnauthorized: false });
   });
@@ -123,6 +123,75 @@ describe('kubeconfig', () => {
   });
 });
 
+describe('kubeconfig as users have it', () => {
+  it('merges a KUBECONFIG list as kubectl does: the first to set a name or current-context wins', async () => {
+    const one = await folder({ 'ca.crt': 'CA-ONE' });
+    const two = await folder({ 'ca.crt': 'CA-TWO', token: 'from-two\n' });
+    await writeFile(
+      join(one, 'config'),
+      stringify({
+        'current-context': 'dev',
+        clusters: [{ name: 'shared', cluster: { server: 'https://one', 'certificate-authority': 'ca.crt' } }],
+      }),
+    );
+    await writeFile(
+      join(two, 'config'),
+      stringify({
+        'current-context': 'prod',
+        contexts: [{ name: 'dev', context: { cluster: 'shared', user: 'me' } }],
+        clusters: [{ name: 'shared', cluster: { server: 'https://two', 'certificate-authority': 'ca.crt' } }],
+        users: [{ name: 'me', user: { tokenFile: 'token' } }],
+      }),
+    );
+    const access = fromKubeconfig(`${join(one, 'config')}:${join(one, 'absent')}:${join(two, 'config')}`);
+    expect(access.server).toBe('https://one');
+    const { tls, headers } = await access.credentials();
+    // Each relative path is read from the folder of the file that names it.
+    expect(String(tls.ca)).toBe('CA-ONE');
+    expect(headers).toEqual([['Authorization', 'Bearer from-two']]);
+  });
+
+  it('impersonates as client-go does: a user, a uid, one header per group, extras', async () => {
+    const path = await kubeconfig(
+      await folder(),
+      { server: 'https://api' },
+      {
+        token: 't',
+        as: 'jane',
+        'as-uid': '42',
+        'as-groups': ['devs', 'ops'],
+        'as-user-extra': { scopes: ['a b'] },
+      },
+    );
+    expect((await fromKubeconfig(path).credentials()).headers).toEqual([
+      ['Authorization', 'Bearer t'],
+      ['Impersonate-User', 'jane'],
+      ['Impersonate-Uid', '42'],
+      ['Impersonate-Group', 'devs'],
+      ['Impersonate-Group', 'ops'],
+      ['Impersonate-Extra-scopes', 'a b'],
+    ]);
+  });
+
+  it("takes a cluster's proxy-url, and refuses one it cannot use", async () => {
+    const dir = await folder();
+    const ok = await kubeconfig(dir, { server: 'https://api', 'proxy-url': 'socks5://127.0.0.1:1080' }, {});
+    expect(fromKubeconfig(ok).proxy).toBe('socks5://127.0.0.1:1080');
+    const bad = await kubeconfig(dir, { server: 'https://api', 'proxy-url': 'ftp://proxy' }, {});
+    expect(() => fromKubeconfig(bad)).toThrow(/clusters.c.proxy-url: "ftp:\/\/proxy" is not an http/);
+  });
+
+  it('refuses what it would otherwise ignore, naming the field', async () => {
+    const dir = await folder();
+    const typo = await kubeconfig(dir, { server: 'https://api' }, { tokenfile: 'token' });
+    expect(() => fromKubeconfig(typo)).toThrow(
+      /users.u.tokenfile is not supported by this controller; remove it/,
+    );
+    const groupsAlone = await kubeconfig(dir, { server: 'https://api' }, { 'as-groups': ['devs'] });
+    expect(() => fromKubeconfig(groupsAlone)).toThrow(/users.u.as-groups: needs "as"/);
+  });
+});
+
 describe('in cluster', () => {
   it('uses the service host and port, the ServiceAccount CA and its token', async () => {
     const dir = await folder({ 'ca.crt': 'CA', token: 'sa-token\n' });
@@ -130,6 +199,6 @@ describe('in cluster', () => {
     expect(access.server).toBe('https://[fd00::1]:443');
     const { tls, headers } = await access.credentials();
     expect(String(tls.ca)).toBe('CA');
-    expect(headers).toEqual({ Authorization: 'Bearer sa-token' });
+    expect(headers).toEqual([['Authorization', 'Bearer sa-token']]);
   });
 });

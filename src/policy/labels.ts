@@ -1,5 +1,7 @@
-// The labels that mark a NetworkPolicy as ours and name the profile that produced it.
+// The names that identify the controller: the labels that mark a NetworkPolicy as ours and name
+// the profile that produced it, its field manager, and the prefix of its own metrics.
 
+export const METRICS_PREFIX = 'namespace_isolation';
 export const FIELD_MANAGER = 'namespace-isolation-controller';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'namespace-isolation-controller';

@@ -13,13 +13,6 @@ export interface FightOptions {
   maxDelayMs: number;
 }
 
-export const defaultFightOptions: FightOptions = {
-  windowMs: 60_000,
-  freeRepairs: 2,
-  baseDelayMs: 1_000,
-  maxDelayMs: 60_000,
-};
-
 interface State {
   repairs: number;
   last: number;
@@ -30,8 +23,8 @@ export class FightTracker {
   private readonly options: FightOptions;
   private readonly now: () => number;
 
-  constructor(options: Partial<FightOptions> = {}, now: () => number = () => performance.now()) {
-    this.options = { ...defaultFightOptions, ...options };
+  constructor(options: FightOptions, now: () => number) {
+    this.options = options;
     this.now = now;
   }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Informer, type ListWatch, type StreamEvent } from './informer.ts';
+import { Informer, type InformerOptions, type ListWatch, type StreamEvent } from './informer.ts';
 
 interface Obj {
   metadata: { name: string; resourceVersion: string; managedFields?: unknown };
@@ -41,17 +41,29 @@ async function* hang(signal: AbortSignal): AsyncIterable<StreamEvent<Obj>> {
   yield* [];
 }
 
+/** Options as the manager passes them, with fast retries. */
+const options = (o: Partial<InformerOptions<Obj>> = {}): InformerOptions<Obj> => ({
+  silenceTimeoutMs: 90_000,
+  backoffBaseMs: 10,
+  backoffMaxMs: 10,
+  transform: (x) => x,
+  ...o,
+});
+
 describe('Informer', () => {
   it('stops at once when stopped during its first list, without starting a watch', async () => {
     let listed!: (l: { items: Obj[]; resourceVersion: string }) => void;
     const watches: string[] = [];
-    const inf = new Informer<Obj>({
-      list: () => new Promise((resolve) => (listed = resolve)),
-      watch(rv) {
-        watches.push(rv);
-        return Promise.resolve(hang(new AbortController().signal));
+    const inf = new Informer<Obj>(
+      {
+        list: () => new Promise((resolve) => (listed = resolve)),
+        watch(rv) {
+          watches.push(rv);
+          return Promise.resolve(hang(new AbortController().signal));
+        },
       },
-    });
+      options(),
+    );
     inf.start();
     let stopped = false;
     void inf.stop().then(() => (stopped = true));
@@ -61,7 +73,7 @@ describe('Informer', () => {
     expect(watches).toEqual([]);
   });
 
-  it('lists, syncs, drops managedFields, then follows the watch', async () => {
+  it('lists, syncs, keeps what its transform keeps, then follows the watch', async () => {
     const { lw } = source(
       [obj('a', '5')],
       [
@@ -71,7 +83,12 @@ describe('Informer', () => {
         },
       ],
     );
-    const inf = new Informer(lw);
+    const inf = new Informer(
+      lw,
+      options({
+        transform: ({ metadata: { name, resourceVersion } }) => ({ metadata: { name, resourceVersion } }),
+      }),
+    );
     const added: string[] = [];
     inf.addHandlers({ add: (o) => added.push(o.metadata.name) });
     inf.start();
@@ -96,11 +113,9 @@ describe('Informer', () => {
       ],
     );
     const restarts: string[] = [];
-    const inf = new Informer(
-      lw,
-      { silenceTimeoutMs: 1000, backoffBaseMs: 10, backoffMaxMs: 10 },
-      { restarted: (reason) => restarts.push(reason) },
-    );
+    const inf = new Informer(lw, options({ silenceTimeoutMs: 1000 }), {
+      restarted: (reason) => restarts.push(reason),
+    });
     inf.start();
     await inf.waitForSync();
     await vi.advanceTimersByTimeAsync(999);
@@ -121,7 +136,7 @@ describe('Informer', () => {
         yield { type: 'ERROR', object: { code: 410, message: 'too old' } };
       },
     ]);
-    const inf = new Informer(lw);
+    const inf = new Informer(lw, options());
     const deleted: string[] = [];
     inf.addHandlers({ delete: (o) => deleted.push(o.metadata.name) });
     inf.start();
@@ -141,11 +156,9 @@ describe('Informer', () => {
     };
     const { lw, calls } = source([obj('a', '5')], [failing, failing, failing]);
     const delays: number[] = [];
-    const inf = new Informer(
-      lw,
-      { backoffBaseMs: 100, backoffMaxMs: 10_000 },
-      { restarted: (_r, _e, d) => delays.push(d) },
-    );
+    const inf = new Informer(lw, options({ backoffBaseMs: 100, backoffMaxMs: 10_000 }), {
+      restarted: (_r, _e, d) => delays.push(d),
+    });
     inf.addHandlers({
       add: () => {
         throw new Error('handler bug');

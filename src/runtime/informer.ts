@@ -1,6 +1,9 @@
 // An informer that cannot die quietly: list, then watch with bookmarks; any error restarts it with
 // jittered exponential backoff, 410 Gone re-lists, a watchdog ends a stream that falls silent.
-// It keeps a cache (without managedFields, unless a transform keeps some) and tells handlers what changed.
+// It keeps a cache, indexed by namespace (only what its transform keeps), and tells handlers what changed.
+import { Gone, isGone, SilentStream } from './watch-errors.ts';
+
+export { SilentStream } from './watch-errors.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -43,31 +46,23 @@ export interface InformerHooks {
   progressed?(): void;
 }
 
-export interface InformerOptions<T extends KubeObject = KubeObject> {
+export interface WatchOptions {
   /** Abort a watch that has sent nothing (not even a bookmark) for this long, and start again. */
   silenceTimeoutMs: number;
+  /** A failed watch or list is retried after a jittered delay from base·2^n up to max. */
   backoffBaseMs: number;
   backoffMaxMs: number;
-  /** What the cache keeps of each object, as client-go's SetTransform: by default all but managedFields. */
-  transform: (obj: T) => T;
 }
 
-export const defaultInformerOptions: Omit<InformerOptions, 'transform'> = {
-  silenceTimeoutMs: 90_000,
-  backoffBaseMs: 200,
-  backoffMaxMs: 30_000,
-};
-
-class Gone extends Error {}
-
-function isGone(err: unknown): boolean {
-  return (
-    err instanceof Gone || (typeof err === 'object' && err !== null && 'status' in err && err.status === 410)
-  );
+export interface InformerOptions<T extends KubeObject> extends WatchOptions {
+  /** What the cache keeps of each object, as client-go's SetTransform. */
+  transform: (obj: T) => T;
 }
 
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
+  /** Keys of the cached objects by namespace, as client-go's namespace index. */
+  private readonly byNamespace = new Map<string, Set<string>>();
   private readonly source: ListWatch<T>;
   private readonly handlers: Handlers<T>[] = [];
   private readonly hooks: InformerHooks;
@@ -84,9 +79,9 @@ export class Informer<T extends KubeObject> {
    */
   private resourceVersion: string | undefined;
 
-  constructor(source: ListWatch<T>, options: Partial<InformerOptions<T>> = {}, hooks: InformerHooks = {}) {
+  constructor(source: ListWatch<T>, options: InformerOptions<T>, hooks: InformerHooks = {}) {
     this.source = source;
-    this.options = { ...defaultInformerOptions, transform: stripManagedFields, ...options };
+    this.options = options;
     this.hooks = hooks;
   }
 
@@ -114,6 +109,16 @@ export class Informer<T extends KubeObject> {
 
   list(): T[] {
     return [...this.cache.values()];
+  }
+
+  /** The cached objects in one namespace. */
+  inNamespace(namespace: string): T[] {
+    const found: T[] = [];
+    for (const key of this.byNamespace.get(namespace) ?? []) {
+      const obj = this.cache.get(key);
+      if (obj) found.push(obj);
+    }
+    return found;
   }
 
   start(): void {
@@ -160,7 +165,7 @@ export class Informer<T extends KubeObject> {
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.forget(key, old);
         this.notify((h) => h.delete?.(old));
       }
     }
@@ -209,7 +214,7 @@ export class Informer<T extends KubeObject> {
         if (event.type === 'DELETED') {
           const key = Informer.key(obj.metadata);
           const old = this.cache.get(key) ?? this.options.transform(obj);
-          this.cache.delete(key);
+          this.forget(key, old);
           this.notify((h) => h.delete?.(old));
         } else {
           this.upsert(obj);
@@ -232,10 +237,23 @@ export class Informer<T extends KubeObject> {
     const key = Informer.key(kept.metadata);
     const old = this.cache.get(key);
     this.cache.set(key, kept);
+    const ns = kept.metadata.namespace;
+    if (!old && ns !== undefined) {
+      let keys = this.byNamespace.get(ns);
+      if (!keys) this.byNamespace.set(ns, (keys = new Set()));
+      keys.add(key);
+    }
     if (!old) this.notify((h) => h.add?.(kept));
     else if (old.metadata.resourceVersion !== kept.metadata.resourceVersion) {
       this.notify((h) => h.update?.(old, kept));
     }
+  }
+
+  private forget(key: string, old: T): void {
+    this.cache.delete(key);
+    const ns = old.metadata.namespace;
+    const keys = ns === undefined ? undefined : this.byNamespace.get(ns);
+    if (keys?.delete(key) && keys.size === 0) this.byNamespace.delete(ns!);
   }
 
   private notify(call: (h: Handlers<T>) => void): void {
@@ -248,7 +266,7 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  /** Full jitter: a random delay up to base·2^n, capped. */
+  /** Equal jitter: a random delay between half and all of base·2^n, capped. */
   private backoff(failures: number): number {
     const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** failures);
     return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
@@ -263,28 +281,4 @@ export class Informer<T extends KubeObject> {
       };
     });
   }
-}
-
-/**
- * The watchdog fired: the stream sent nothing for too long. Not `connected` when the server did not
- * even answer the watch request, which it does at once: the connection itself is dead.
- */
-export class SilentStream extends Error {
-  readonly connected: boolean;
-  constructor(ms: number, connected: boolean) {
-    super(
-      connected
-        ? `watch stream silent for ${ms} ms; restarting it`
-        : `no answer to the watch request in ${ms} ms; restarting it`,
-    );
-    this.name = 'SilentStream';
-    this.connected = connected;
-  }
-}
-
-export function stripManagedFields<T extends KubeObject>(obj: T): T {
-  if (obj.metadata.managedFields === undefined) return obj;
-  const metadata = { ...obj.metadata };
-  delete metadata.managedFields;
-  return { ...obj, metadata };
 }

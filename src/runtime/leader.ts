@@ -32,12 +32,6 @@ export interface LeaderElectionTiming {
   retryPeriodMs: number;
 }
 
-export const defaultLeaderElectionTiming: LeaderElectionTiming = {
-  leaseDurationMs: 15_000,
-  renewDeadlineMs: 10_000,
-  retryPeriodMs: 2_000,
-};
-
 export interface LeaderHooks {
   startedLeading(): void;
   /** The lease was lost (not released): the caller must stop acting as leader at once. */

@@ -141,11 +141,13 @@ export function registerControllerMetrics(
   };
 }
 
-/** Watch restarts, the last successful list and the last sign of life, per resource, under `prefix`. */
+/**
+ * Watch restarts, the last successful list and the last sign of life, per resource, under `prefix`;
+ * each resource's series start at zero when its informer is made.
+ */
 export function registerInformerMetrics(
   registry: Registry,
   prefix: string,
-  resources: string[],
 ): (resource: string) => InformerHooks {
   const registers = [registry];
   const restarts = new Counter({
@@ -167,16 +169,16 @@ export function registerInformerMetrics(
     labelNames: ['resource'],
     registers,
   });
-  for (const resource of resources) {
+  return (resource) => {
     for (const reason of ['error', 'silent', 'expired']) restarts.inc({ resource, reason }, 0);
     lastList.set({ resource }, 0);
     lastActivity.set({ resource }, 0);
-  }
-  return (resource) => ({
-    listed: () => lastList.set({ resource }, Date.now() / 1000),
-    restarted: (reason) => restarts.inc({ resource, reason }),
-    progressed: () => lastActivity.set({ resource }, Date.now() / 1000),
-  });
+    return {
+      listed: () => lastList.set({ resource }, Date.now() / 1000),
+      restarted: (reason) => restarts.inc({ resource, reason }),
+      progressed: () => lastActivity.set({ resource }, Date.now() / 1000),
+    };
+  };
 }
 
 /** leader_election_master_status{name}: 1 while this process holds the lease. */
@@ -202,4 +204,24 @@ export function registerRestClientMetric(
     registers: [registry],
   });
   return (method, code) => counter.inc({ method, code: String(code) });
+}
+
+/** Events dropped unsent (the sink was full) and Events the API server refused or never answered. */
+export function registerEventMetrics(
+  registry: Registry,
+  prefix: string,
+): { dropped(): void; failed(): void } {
+  const dropped = new Counter({
+    name: `${prefix}_events_dropped_total`,
+    help: 'Events dropped unsent because too many were waiting (a slow or frozen connection)',
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: `${prefix}_events_failed_total`,
+    help: 'Events whose request failed (refused, timed out, or aborted at shutdown)',
+    registers: [registry],
+  });
+  dropped.inc(0);
+  failed.inc(0);
+  return { dropped: () => dropped.inc(), failed: () => failed.inc() };
 }

@@ -9,31 +9,37 @@ function deferred() {
   return { promise, resolve };
 }
 
+const running = new AbortController().signal;
+
 describe('Processor', () => {
   it('never runs more than `concurrency` reconciles, nor one key twice at once', async () => {
     const q = new WorkQueue(new ExponentialBackoff(1, 10));
-    let running = 0;
+    let inFlight = 0;
     let most = 0;
     const active = new Set<string>();
+    // Recorded here, asserted after the run: the processor catches what a reconcile throws.
+    const overlaps: string[] = [];
     const processor = new Processor(
       q,
       {
         async reconcile(key) {
-          expect(active.has(key)).toBe(false);
+          if (active.has(key)) overlaps.push(key);
           active.add(key);
-          most = Math.max(most, ++running);
+          most = Math.max(most, ++inFlight);
           await new Promise((r) => setTimeout(r, 2));
-          running--;
+          inFlight--;
           active.delete(key);
           return undefined;
         },
       },
       3,
+      running,
     );
     const done = processor.run();
     for (let round = 0; round < 5; round++) for (let i = 0; i < 20; i++) q.add(`k${i % 7}`);
     await q.shutDownWithDrain(5000);
     await done;
+    expect(overlaps).toEqual([]);
     expect(most).toBe(3);
   });
 
@@ -54,6 +60,7 @@ describe('Processor', () => {
         },
       },
       2,
+      running,
       {
         reconciled(key, outcome) {
           outcomes.push([key, outcome]);
@@ -70,5 +77,30 @@ describe('Processor', () => {
     expect(q.retries('flaky')).toBe(0);
     await q.shutDownWithDrain(1000);
     await done;
+  });
+
+  it('hands every reconcile the signal that aborts it', async () => {
+    const q = new WorkQueue(new ExponentialBackoff(1, 10));
+    const abort = new AbortController();
+    const seen: boolean[] = [];
+    const processor = new Processor(
+      q,
+      {
+        async reconcile(_key, signal) {
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          seen.push(signal.aborted);
+          throw signal.reason;
+        },
+      },
+      2,
+      abort.signal,
+    );
+    const done = processor.run();
+    q.add('a');
+    q.add('b');
+    expect(await q.shutDownWithDrain(20)).toBe(false);
+    abort.abort(new Error('stopping'));
+    await done;
+    expect(seen).toEqual([true, true]);
   });
 });

@@ -7,7 +7,8 @@ import type { WorkQueue } from './workqueue.ts';
 export type ReconcileResult = { requeueAfter?: number } | undefined;
 
 export interface Reconciler {
-  reconcile(key: string): Promise<ReconcileResult>;
+  /** `signal` aborts when the controller stops and cannot wait any longer: pass it to every request. */
+  reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult>;
 }
 
 export type Outcome = 'success' | 'error' | 'requeue_after';
@@ -22,12 +23,20 @@ export class Processor {
   private readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private readonly hooks: ProcessorHooks;
+  private readonly signal: AbortSignal;
   readonly concurrency: number;
 
-  constructor(queue: WorkQueue, reconciler: Reconciler, concurrency: number, hooks: ProcessorHooks = {}) {
+  constructor(
+    queue: WorkQueue,
+    reconciler: Reconciler,
+    concurrency: number,
+    signal: AbortSignal,
+    hooks: ProcessorHooks = {},
+  ) {
     this.queue = queue;
     this.reconciler = reconciler;
     this.concurrency = concurrency;
+    this.signal = signal;
     this.hooks = hooks;
     this.pool = new PQueue({ concurrency });
   }
@@ -51,7 +60,7 @@ export class Processor {
     let outcome: Outcome = 'success';
     let error: unknown;
     try {
-      const result = await this.reconciler.reconcile(key);
+      const result = await this.reconciler.reconcile(key, this.signal);
       this.queue.forget(key);
       if (result?.requeueAfter !== undefined) {
         outcome = 'requeue_after';

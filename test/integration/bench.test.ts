@@ -5,7 +5,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { repoRoot } from '../support/gobuild.ts';
+import { repoRoot } from '../../harness/gobuild.ts';
 
 interface Smoke {
   machine: { cores: number; node: string; kubernetes: string };

@@ -9,7 +9,7 @@ import type { NetworkPolicy } from '../../src/policy/types.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import { startTestController } from '../support/controller.ts';
 import { clients, statusOf, uniqueName } from '../support/kube.ts';
-import { eventually } from '../support/wait.ts';
+import { eventually } from '../../harness/wait.ts';
 
 const kubeconfig = inject('kubeconfig');
 const admin = clients(kubeconfig);
@@ -149,14 +149,14 @@ describe('namespace isolation controller', () => {
     const ns = await namespace({ isolation: 'strict' });
     for (const p of desiredPolicies(ns, 'strict', defaultPolicyConfig)) await createPolicy(ns, p);
     ctl = await startTestController(kubeconfig);
-    expect(ctl.running.queue.length).toBeGreaterThan(0); // every namespace is looked at after the list
+    expect(ctl.queue.length).toBeGreaterThan(0); // every namespace is looked at after the list
     await ctl.idle();
     expect(ctl.writes()).toEqual({ patch: 0, delete: 0 });
   });
 
   it('orphans instead of deleting when configured: the policies stay, without its labels', async () => {
     await ctl.stop();
-    ctl = await startTestController(kubeconfig, { optOut: 'orphan' });
+    ctl = await startTestController(kubeconfig, { config: { optOut: 'orphan' } });
     try {
       const ns = await namespace({ isolation: 'strict' });
       await converged(ns);
@@ -189,7 +189,7 @@ describe('namespace isolation controller', () => {
 
   it('leaves a namespace with an unknown profile value alone', async () => {
     const ns = await namespace({ isolation: 'Strict' });
-    await eventually(() => ctl.running.namespaces.get(ns), 'the namespace in the cache');
+    await eventually(() => ctl.namespaces.get(ns), 'the namespace in the cache');
     await ctl.idle();
     expect(await policies(ns)).toEqual([]);
   });
@@ -199,13 +199,10 @@ describe('namespace isolation controller', () => {
     await converged(ns);
     // No namespace controller runs here, so the namespace stays Terminating after the delete.
     await admin.core.deleteNamespace({ name: ns });
-    await eventually(
-      () => ctl.running.namespaces.get(ns)?.metadata.deletionTimestamp,
-      'the namespace to terminate',
-    );
+    await eventually(() => ctl.namespaces.get(ns)?.metadata.deletionTimestamp, 'the namespace to terminate');
     const before = ctl.writes();
     await raw.request('DELETE', `${npPath(ns)}/allow-dns`);
-    await eventually(() => !ctl.running.policies.get(`${ns}/allow-dns`), 'the deletion in the cache');
+    await eventually(() => !ctl.policies.get(`${ns}/allow-dns`), 'the deletion in the cache');
     await ctl.idle();
     expect(ctl.writes()).toEqual(before);
     expect(names(await policies(ns))).toEqual(['allow-same-namespace', 'default-deny-all']);
@@ -214,8 +211,7 @@ describe('namespace isolation controller', () => {
   it('converges 200 namespaces labelled at once', async () => {
     const created = await Promise.all(Array.from({ length: 200 }, () => namespace({ isolation: 'strict' })));
     await eventually(
-      () =>
-        created.every((ns) => STRICT.every((p) => ctl.running.policies.get(`${ns}/${p}`))) ? true : undefined,
+      () => (created.every((ns) => STRICT.every((p) => ctl.policies.get(`${ns}/${p}`))) ? true : undefined),
       'all 600 policies',
       120_000,
     );
@@ -273,10 +269,10 @@ describe('namespace isolation controller', () => {
       namespace({ isolation: 'strict' }),
     ]);
     for (const ns of others) await converged(ns);
-    await eventually(() => ctl.running.queue.retries(refused) >= 2, 'the refused namespace to be retried');
+    await eventually(() => ctl.queue.retries(refused) >= 2, 'the refused namespace to be retried');
     expect(names(await policies(refused)).filter((n) => STRICT.includes(n))).toEqual([]);
     // Repeated failures are one Event per policy whose series counts them, not a pile of Events.
-    await eventually(() => ctl.running.queue.retries(refused) >= 4, 'more retries');
+    await eventually(() => ctl.queue.retries(refused) >= 4, 'more retries');
     const events = await raw.list<{ reason: string; type: string; note: string; series?: { count: number } }>(
       `/apis/events.k8s.io/v1/namespaces/${refused}/events`,
     );

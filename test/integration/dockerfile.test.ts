@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { repoRoot } from '../support/gobuild.ts';
+import { repoRoot } from '../../harness/gobuild.ts';
 
 const run = promisify(execFile);
 const node = join(repoRoot, 'node_modules', '.bin', 'node');

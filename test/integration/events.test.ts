@@ -19,23 +19,31 @@ it('counts a repeat in the first Event’s series, and forgets the least recent 
     body: { metadata: { name: ns } },
   });
   const errors: unknown[] = [];
+  let dropped = 0;
   const recorder = new EventRecorder(client, {
     controller: 'events-test',
     instance: 'events-test-1',
-    onError: (e) => errors.push(e),
+    capacity: 100,
     remembered: 2,
+    failed: (e) => errors.push(e),
+    dropped: () => dropped++,
   });
   const record = (note: string) =>
-    recorder.record({ name: ns, uid: metadata.uid }, 'Normal', 'Test', 'Test', note);
+    recorder.record(
+      { name: ns, uid: metadata.uid },
+      { type: 'Normal', reason: 'Test', action: 'Test', note },
+    );
 
-  await record('a');
-  await record('b');
-  await record('b'); // remembered: the series of the first 'b'
-  await record('c'); // 'a', the least recent, is forgotten
-  await record('a'); // so a new Event
-  await record('c');
+  record('a');
+  record('b');
+  record('b'); // remembered: the series of the first 'b'
+  record('c'); // 'a', the least recent, is forgotten
+  record('a'); // so a new Event
+  record('c');
+  await recorder.close(30_000);
 
   expect(errors).toEqual([]);
+  expect(dropped).toBe(0);
   const events = (await client.list<Event>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`)).items;
   const summary = events.map((e) => `${e.note}:${e.series?.count ?? 1}`).sort();
   expect(summary).toEqual(['a:1', 'a:1', 'b:2', 'c:2']);

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { networkPolicyPath } from '../../src/kube/resources.ts';
-import { ControlPlane } from '../support/controlplane.ts';
-import { type ControllerProcess, configFile, ensureStopped, startProcess } from '../support/process.ts';
+import { ControlPlane } from '../../harness/controlplane.ts';
+import { type ControllerProcess, configFile, ensureStopped, startProcess } from '../../harness/process.ts';
 import { FreezingProxy } from '../support/proxy.ts';
-import { eventually } from '../support/wait.ts';
+import { eventually } from '../../harness/wait.ts';
 
 const ns = 'faults';
 const SILENCE_S = 3;

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
-import { ControlPlane } from '../support/controlplane.ts';
-import { PolicyWatch } from '../support/policywatch.ts';
-import { type ControllerProcess, configFile, ensureStopped, startProcess } from '../support/process.ts';
-import { eventually } from '../support/wait.ts';
+import { ControlPlane } from '../../harness/controlplane.ts';
+import { PolicyWatch } from '../../harness/policywatch.ts';
+import { type ControllerProcess, configFile, ensureStopped, startProcess } from '../../harness/process.ts';
+import { eventually } from '../../harness/wait.ts';
 
 const N = 1000;
 const names = Array.from({ length: N }, (_, i) => `proc-${String(i).padStart(4, '0')}`);
@@ -118,9 +118,15 @@ it('drains and exits 0 on SIGTERM during a heavy reconcile, not ready meanwhile;
     return res && res.status === 503 ? res.text() : undefined;
   }, 'readyz to answer 503 while draining');
   expect(readiness).toContain('shutting down');
-  expect(await p.exited).toBe(0);
+  const code = await p.exited;
+  if (code !== 0) console.log('STDERR', p.err(), p.logs().slice(-8));
+  expect(code).toBe(0);
   expect(p.logs().map((l) => l.msg)).toEqual(
-    expect.arrayContaining(['queue not drained in time', 'released the lease', 'stopped']),
+    expect.arrayContaining([
+      'queue not drained in time; aborting what is in flight',
+      'released the lease',
+      'stopped',
+    ]),
   );
   await unlabelled;
   const left = watch.present.size;

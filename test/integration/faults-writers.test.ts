@@ -13,8 +13,8 @@ import type { NetworkPolicy } from '../../src/policy/types.ts';
 import { startTestController } from '../support/controller.ts';
 import { uniqueName } from '../support/kube.ts';
 import { applyObject, kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
-import { configFile, ensureStopped, startProcess } from '../support/process.ts';
-import { eventually } from '../support/wait.ts';
+import { configFile, ensureStopped, startProcess } from '../../harness/process.ts';
+import { eventually } from '../../harness/wait.ts';
 
 const kubeconfig = inject('kubeconfig');
 const raw = new KubeClient(loadKubeConfig(kubeconfig));

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ControlPlane } from '../support/controlplane.ts';
+import { ControlPlane } from '../../harness/controlplane.ts';
 import { controllerGroups, controllerUser, nobodyUser } from '../support/users.ts';
 
 declare module 'vitest' {

@@ -9,9 +9,9 @@ import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { networkPolicyPath } from '../../src/kube/resources.ts';
 import { uniqueName } from '../support/kube.ts';
 import { applyObject, kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
-import { type ControllerProcess, ensureStopped, startProcess } from '../support/process.ts';
+import { type ControllerProcess, ensureStopped, startProcess } from '../../harness/process.ts';
 import { controllerNamespace } from '../support/users.ts';
-import { eventually } from '../support/wait.ts';
+import { eventually } from '../../harness/wait.ts';
 
 const admin = new KubeClient(loadKubeConfig(inject('kubeconfig')));
 const controllerKubeconfig = inject('controllerKubeconfig');

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, expect, inject, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { networkPolicyPath } from '../../src/kube/resources.ts';
-import { configFile, startProcess } from '../support/process.ts';
+import { configFile, startProcess } from '../../harness/process.ts';
 import { uniqueName } from '../support/kube.ts';
-import { eventually } from '../support/wait.ts';
+import { eventually } from '../../harness/wait.ts';
 
 const kubeconfig = inject('kubeconfig');
 const raw = new KubeClient(loadKubeConfig(kubeconfig));

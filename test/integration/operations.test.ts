@@ -11,8 +11,8 @@ import { networkPolicyPath } from '../../src/kube/resources.ts';
 import type { NetworkPolicy } from '../../src/policy/types.ts';
 import { startTestController } from '../support/controller.ts';
 import { uniqueName } from '../support/kube.ts';
-import { type ControllerProcess, configFile, ensureStopped, startProcess } from '../support/process.ts';
-import { eventually } from '../support/wait.ts';
+import { type ControllerProcess, configFile, ensureStopped, startProcess } from '../../harness/process.ts';
+import { eventually } from '../../harness/wait.ts';
 
 const kubeconfig = inject('kubeconfig');
 const raw = new KubeClient(loadKubeConfig(kubeconfig));
@@ -308,7 +308,7 @@ describe('render and check', () => {
         () =>
           applied.every(
             (a) =>
-              ctl.running.policies.get(`${ns}/${a.metadata.name}`)?.metadata.resourceVersion ===
+              ctl.policies.get(`${ns}/${a.metadata.name}`)?.metadata.resourceVersion ===
               a.metadata.resourceVersion,
           ),
         'the controller to see the GitOps applies',

@@ -1,23 +1,29 @@
-// Runs the controller in the test process against the local control plane, counting its requests.
+// Runs the controller in the test process, through the same start() as production, against the
+// local control plane: its requests counted, its log lines and metrics readable.
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
+import { type Config, parseConfig } from '../../src/config.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
-import { type RunSettings, runController } from '../../src/controller/manager.ts';
-import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
-import { eventually } from './wait.ts';
+import type { NamespaceObject, ObservedPolicy } from '../../src/kube/objects.ts';
+import type { Informer } from '../../src/runtime/informer.ts';
+import { start } from '../../src/start.ts';
+import { eventually } from '../../harness/wait.ts';
 
-export const testSettings: RunSettings = {
-  policy: defaultPolicyConfig,
-  optOut: 'delete',
-  dryRun: false,
-  concurrency: 4,
-  resyncPeriodMs: 10 * 60_000,
-  backoff: { baseMs: 5, maxMs: 5_000 },
+/** Faster retries than the shipped defaults, so that tests of failures do not wait minutes. */
+const testConfig = {
+  backoff: { baseMilliseconds: 5, maxSeconds: 5 },
   rateLimit: { qps: 50, burst: 300 },
-  drainTimeoutMs: 10_000,
+  gracefulShutdownSeconds: 10,
 };
 
-export async function startTestController(kubeconfig: string, overrides: Partial<RunSettings> = {}) {
+export interface TestControllerOptions {
+  /** Configuration fields over the test defaults. */
+  config?: Record<string, unknown>;
+  dryRun?: boolean;
+  /** A client for Events only (e.g. through a proxy whose connections a test freezes). */
+  eventsClient?: KubeClient;
+}
+
+export async function startTestController(kubeconfig: string, options: TestControllerOptions = {}) {
   const client = new KubeClient(loadKubeConfig(kubeconfig));
   // Log lines are kept so that tests can assert what an operator would read.
   const logs: Record<string, unknown>[] = [];
@@ -30,14 +36,26 @@ export async function startTestController(kubeconfig: string, overrides: Partial
       },
     },
   );
-  const registry = new Registry();
-  const running = runController(client, { ...testSettings, ...overrides }, log, registry);
-  running.lead();
-  await running.synced;
+  const config: Config = parseConfig({ ...testConfig, ...options.config }, 'test configuration');
+  const running = await start({
+    config,
+    log,
+    dryRun: options.dryRun ?? false,
+    metricsBindAddress: '0',
+    healthProbeBindAddress: '0',
+    client,
+    eventsClient: options.eventsClient ?? client,
+  });
+  const { manager, registry } = running;
+  await manager.synced;
+  const queue = manager.queue('namespace-isolation')!;
   const count = (request: string) => client.sent.get(request) ?? 0;
   return {
     client,
     running,
+    queue,
+    namespaces: manager.informers.get('namespaces') as unknown as Informer<NamespaceObject>,
+    policies: manager.informers.get('networkpolicies') as unknown as Informer<ObservedPolicy>,
     logs,
     /** A metric's current value, by name and labels. */
     async metric(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -47,11 +65,7 @@ export async function startTestController(kubeconfig: string, overrides: Partial
     /** NetworkPolicy writes sent so far (server-side applies and merge patches; deletes). */
     writes: () => ({ patch: count('PATCH networkpolicies'), delete: count('DELETE networkpolicies') }),
     /** Waits until nothing is queued or being reconciled. */
-    idle: () =>
-      eventually(
-        () => running.queue.length === 0 && running.queue.inFlight === 0,
-        'the controller to be idle',
-      ),
+    idle: () => eventually(() => manager.idle(), 'the controller to be idle'),
     async stop() {
       await running.stop();
       await client.close();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { KubeClient } from '../../src/kube/client.ts';
-import { ensureGoBinary, KUSTOMIZE, repoRoot } from './gobuild.ts';
+import { ensureGoBinary, KUSTOMIZE, repoRoot } from '../../harness/gobuild.ts';
 
 export interface ManifestObject {
   apiVersion: string;

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { LEGACY_ANNOTATION } from '../policy/labels.ts';
 import {
   lastOtherManager,
   namespaceView,
   type NamespaceObject,
   type ObservedPolicy,
-  slimNamespace,
-  slimPolicy,
-} from './resources.ts';
+} from '../../kube/objects.ts';
+import { LEGACY_ANNOTATION } from '../../policy/labels.ts';
+import { slimNamespace, slimPolicy } from './cache.ts';
 
 // Objects as the API server sends them, trimmed to what matters here.
 const namespace = (extra: Partial<NamespaceObject['metadata']> = {}, phase = 'Active') =>

@@ -1,9 +1,9 @@
 // A watch on every policy the controller manages, from now on, timestamping each event: how the
 // benchmark and the fault tests see what the controller did, as a user's watch would.
-import type { KubeClient } from '../../src/kube/client.ts';
-import { NETWORK_POLICIES } from '../../src/kube/resources.ts';
-import { MANAGED_SELECTOR } from '../../src/policy/labels.ts';
-import type { NetworkPolicy } from '../../src/policy/types.ts';
+import type { KubeClient } from '../src/kube/client.ts';
+import { NETWORK_POLICIES } from '../src/kube/resources.ts';
+import { MANAGED_SELECTOR } from '../src/policy/labels.ts';
+import type { NetworkPolicy } from '../src/policy/types.ts';
 import { eventually } from './wait.ts';
 
 export type Policy = NetworkPolicy & { metadata: { resourceVersion: string } };

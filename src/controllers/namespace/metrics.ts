@@ -1,10 +1,9 @@
 // The controller's own metrics, under one prefix: what it manages, what it writes, the drift it
 // repairs and how fast. Pre-registered at zero for every configured profile and policy.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Drift } from '../policy/compare.ts';
-import type { PolicyConfig } from '../policy/profiles.ts';
-
-export const METRICS_PREFIX = 'namespace_isolation';
+import type { Drift } from '../../policy/compare.ts';
+import { METRICS_PREFIX } from '../../policy/labels.ts';
+import type { PolicyConfig } from '../../policy/profiles.ts';
 
 export type WriteOperation = 'apply' | 'replace' | 'delete' | 'orphan';
 

@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { render } from './cli.ts';
+import { loadConfig, parseConfig, policyConfig } from './config.ts';
+
+describe('render', () => {
+  it('prints the same bytes with the shipped file as with the built-in defaults', () => {
+    const file = policyConfig(loadConfig(join(import.meta.dirname, '..', 'config', 'controller.yaml')));
+    const builtIn = policyConfig(parseConfig({}, 'built-in defaults'));
+    for (const profile of Object.keys(builtIn.profiles)) {
+      expect(render(file, 'team-a', profile)).toBe(render(builtIn, 'team-a', profile));
+    }
+  });
+
+  it('prints keys in one order whatever order the configuration wrote them in', () => {
+    const spec = (egress: object) =>
+      policyConfig(
+        parseConfig(
+          {
+            profiles: { p: ['x'] },
+            policies: { x: { podSelector: {}, egress: [egress] } },
+            legacyAnnotation: { enabled: false, profile: 'p' },
+          },
+          'test',
+        ),
+      );
+    const a = spec({
+      ports: [{ port: 53, protocol: 'UDP' }],
+      to: [{ podSelector: {}, namespaceSelector: {} }],
+    });
+    const b = spec({
+      to: [{ namespaceSelector: {}, podSelector: {} }],
+      ports: [{ protocol: 'UDP', port: 53 }],
+    });
+    expect(render(a, 'team-a', 'p')).toBe(render(b, 'team-a', 'p'));
+  });
+});

@@ -1,0 +1,50 @@
+// What the namespace controller's caches keep, as controller-runtime's cache transforms do: at
+// thousands of namespaces, timestamps, UIDs, field sets and the like are most of the heap.
+import type { Manager, NamespaceObject, ObservedPolicy } from '../../kube/objects.ts';
+import { LEGACY_ANNOTATION } from '../../policy/labels.ts';
+
+/** What the namespace cache keeps: what the policy model and the Events read. */
+export function slimNamespace(ns: NamespaceObject): NamespaceObject {
+  const { name, uid, resourceVersion, labels, annotations, deletionTimestamp } = ns.metadata;
+  const legacy = annotations?.[LEGACY_ANNOTATION];
+  const metadata: NamespaceObject['metadata'] = { name, uid, resourceVersion, labels, deletionTimestamp };
+  if (legacy !== undefined) metadata.annotations = { [LEGACY_ANNOTATION]: legacy };
+  return ns.status?.phase === 'Terminating' ? { metadata, status: { phase: 'Terminating' } } : { metadata };
+}
+
+/**
+ * What the policy cache keeps: the content compared with the desired policy, the resourceVersion a
+ * replace is conditional on, and who wrote it (not the bulky field sets), which names the other
+ * side of a fight.
+ */
+export function slimPolicy(p: ObservedPolicy): ObservedPolicy {
+  const { name, namespace, resourceVersion, labels, annotations, managedFields } = p.metadata;
+  const managers = (managedFields as Manager[] | undefined)?.map(({ manager, operation, time }) => ({
+    manager: intern(manager),
+    operation: intern(operation),
+    time,
+  }));
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      name,
+      namespace,
+      resourceVersion,
+      labels: labels && Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, intern(v)])),
+      annotations,
+      managedFields: managers,
+    },
+    spec: p.spec,
+  };
+}
+
+const interned = new Map<string, string>();
+
+/** One shared copy of a string that recurs on every policy (a field manager, our label values). */
+function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size < 1000) interned.set(s, s);
+  return s;
+}

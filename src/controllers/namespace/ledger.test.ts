@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { RepairLedger } from './ledger.ts';
+
+const fight = { windowMs: 60_000, freeRepairs: 2, baseDelayMs: 1_000, maxDelayMs: 8_000 };
+
+function ledger(dryRun = false) {
+  const clock = { t: 0 };
+  const l = new RepairLedger({ fight, expectationTtlMs: 60_000, dryRun }, () => clock.t);
+  return { l, at: (ms: number) => (clock.t = ms) };
+}
+
+describe('RepairLedger', () => {
+  it("creates a namespace's first policies: no repair counted, no fight", () => {
+    const { l } = ledger();
+    const round = l.begin('ns');
+    expect(round.decide('apply', 'a', true)).toEqual({ write: true, as: 'create' });
+    expect(round.wrote('a', 'create')).toEqual({});
+    expect(round.end()).toBeUndefined();
+  });
+
+  it('repairs a drift in a namespace that has policies, timed from when the drift was seen', () => {
+    const { l, at } = ledger();
+    at(100);
+    l.changed('ns', 'a');
+    at(130);
+    l.changed('ns', 'a'); // the earliest unrepaired change counts
+    at(150);
+    const round = l.begin('ns');
+    expect(round.decide('apply', 'a', false)).toEqual({ write: true, as: 'repair' });
+    expect(round.wrote('a', 'repair')).toEqual({ repair: { sinceChangeMs: 50 } });
+  });
+
+  it('leaves a policy alone while its last write is not in the cache, until its event comes', () => {
+    const { l } = ledger();
+    const first = l.begin('ns');
+    expect(first.decide('apply', 'a', true)).toEqual({ write: true, as: 'create' });
+    first.wrote('a', 'create');
+    first.end();
+    const again = l.begin('ns'); // the cache still lacks it
+    expect(again.decide('apply', 'a', true)).toEqual({ write: false, waitMs: 60_000, reason: 'unseen' });
+    expect(again.end()).toBe(60_000);
+    l.observed('ns', 'a');
+    expect(l.begin('ns').decide('apply', 'a', true)).toMatchObject({ write: true });
+  });
+
+  it('never writes from a cache read taken before an event that cleared the expectation', () => {
+    // The interleaving: a round begins while our write of b is unseen; the reconcile awaits its
+    // write of a; meanwhile b's event arrives and clears the expectation; the round then reaches b.
+    const { l } = ledger();
+    const earlier = l.begin('ns');
+    earlier.decide('apply', 'b', true);
+    earlier.wrote('b', 'create');
+    const round = l.begin('ns'); // before the cache read
+    expect(round.decide('apply', 'a', true)).toMatchObject({ write: true });
+    l.observed('ns', 'b'); // b's event, during the await of a's write
+    expect(round.decide('apply', 'b', true)).toMatchObject({ write: false, reason: 'unseen' });
+    // The event queued the namespace again: the next round, on a fresh cache read, may write it.
+    expect(l.begin('ns').decide('apply', 'b', false)).toMatchObject({ write: true });
+  });
+
+  it('backs off repairs another writer keeps undoing, and says so once', () => {
+    const { l, at } = ledger();
+    const repairs: string[] = [];
+    // Someone rewrites the policy every 200 ms for 20 s; each rewrite brings a round.
+    for (let ms = 0; ms <= 20_000; ms += 200) {
+      at(ms);
+      l.changed('ns', 'a');
+      l.observed('ns', 'a');
+      const round = l.begin('ns');
+      const verdict = round.decide('apply', 'a', false);
+      if (!verdict.write) continue;
+      const written = round.wrote('a', verdict.as);
+      repairs.push(`${ms}${written.fight ? ` fight, next in ${written.fight.nextWaitMs}` : ''}`);
+    }
+    expect(repairs).toEqual(['0', '200', '1200 fight, next in 2000', '3200', '7200', '15200']);
+  });
+
+  it('keeps a drift timed from when it was seen while its repair waits', () => {
+    const { l, at } = ledger();
+    for (const ms of [0, 10]) {
+      at(ms);
+      const round = l.begin('ns');
+      round.decide('apply', 'a', false);
+      round.wrote('a', 'repair');
+      l.observed('ns', 'a');
+    }
+    at(500);
+    l.changed('ns', 'a');
+    const waiting = l.begin('ns');
+    expect(waiting.decide('apply', 'a', false)).toEqual({ write: false, waitMs: 510, reason: 'fight' });
+    expect(waiting.end()).toBe(510);
+    at(1_010);
+    const round = l.begin('ns');
+    expect(round.decide('apply', 'a', false)).toEqual({ write: true, as: 'repair' });
+    expect(round.wrote('a', 'repair').repair).toEqual({ sinceChangeMs: 510 });
+  });
+
+  it('creates, not repairs, what a failed first attempt left out, and releases without a fight', () => {
+    const { l } = ledger();
+    const first = l.begin('ns');
+    first.decide('apply', 'a', true);
+    first.wrote('a', 'create');
+    first.decide('apply', 'b', true);
+    first.failed('b');
+    first.end();
+    l.observed('ns', 'a');
+    // The retry sees a in the cache, yet b is still part of the namespace's creation.
+    const retry = l.begin('ns');
+    expect(retry.decide('apply', 'b', false)).toEqual({ write: true, as: 'create' });
+    retry.wrote('b', 'create');
+    retry.end();
+    l.observed('ns', 'b');
+    l.changed('ns', 'b');
+    expect(l.begin('ns').decide('apply', 'b', false)).toEqual({ write: true, as: 'repair' });
+    expect(l.begin('ns').decide('release', 'c', false)).toEqual({ write: true, as: 'release' });
+  });
+
+  it('lets a failed write be retried at once, timed from its drift', () => {
+    const { l, at } = ledger();
+    l.changed('ns', 'a');
+    at(40);
+    const round = l.begin('ns');
+    round.decide('apply', 'a', false);
+    round.failed('a');
+    at(90);
+    const retry = l.begin('ns');
+    expect(retry.decide('apply', 'a', false)).toEqual({ write: true, as: 'repair' });
+    expect(retry.wrote('a', 'repair').repair).toEqual({ sinceChangeMs: 90 });
+  });
+
+  it('under dry-run expects no event back and counts no repair or fight', () => {
+    const { l } = ledger(true);
+    for (let i = 0; i < 5; i++) {
+      const round = l.begin('ns');
+      expect(round.decide('apply', 'a', false)).toEqual({ write: true, as: 'repair' });
+      expect(round.wrote('a', 'repair')).toEqual({});
+    }
+  });
+
+  it('forgets a namespace that is gone', () => {
+    const { l } = ledger();
+    const round = l.begin('ns');
+    round.decide('apply', 'a', true);
+    l.changed('ns', 'b');
+    l.forget('ns');
+    const fresh = l.begin('ns');
+    expect(fresh.decide('apply', 'a', true)).toEqual({ write: true, as: 'create' });
+    expect(fresh.decide('apply', 'b', true)).toEqual({ write: true, as: 'create' });
+  });
+});

@@ -1,0 +1,185 @@
+// The repair ledger: for a planned write and a clock, write it now or wait N ms, and whether it is
+// a creation, a repair or a release. It owns what that decision needs: when each drift was seen,
+// writes not yet seen back in the cache (expectations), namespaces whose first creation failed,
+// and fights with other writers. Pure: no I/O, the clock is injected.
+import { Expectations } from '../../runtime/expectations.ts';
+import { type FightOptions, FightTracker } from '../../runtime/fight.ts';
+
+export interface LedgerOptions {
+  fight: FightOptions;
+  /** How long a write not seen back leaves its policy alone (then the cache is trusted again). */
+  expectationTtlMs: number;
+  /** Under --dry-run nothing is changed: no event comes back, and nothing can be undone. */
+  dryRun: boolean;
+}
+
+/** A namespace's first policies are created; a drift is repaired; a policy no longer wanted is released. */
+export type WriteKind = 'create' | 'repair' | 'release';
+
+export type Verdict =
+  | { write: true; as: WriteKind }
+  /** `unseen`: our last write to it is not in the cache yet; `fight`: repairs of it back off. */
+  | { write: false; waitMs: number; reason: 'unseen' | 'fight' };
+
+export interface Written {
+  /** A repair to count, with the time since its drift was seen (when it was). */
+  repair?: { sinceChangeMs: number | undefined };
+  /** Repairs of this policy just began to back off: another writer keeps undoing them. */
+  fight?: { repairs: number; nextWaitMs: number; maxWaitMs: number };
+}
+
+export class RepairLedger {
+  /** Per namespace, when a change or deletion of each of our policies was first seen. */
+  private readonly changedAt = new Map<string, Map<string, number>>();
+  /** Namespaces whose first policies are not all written yet (a first attempt failed). */
+  private readonly creating = new Set<string>();
+  private readonly expectations: Expectations;
+  private readonly fights: FightTracker;
+  private readonly options: LedgerOptions;
+  private readonly now: () => number;
+
+  constructor(options: LedgerOptions, now: () => number) {
+    this.options = options;
+    this.now = now;
+    this.expectations = new Expectations(options.expectationTtlMs, now);
+    this.fights = new FightTracker(options.fight, now);
+  }
+
+  /** Any watch event for one of our policies: our last write to it is in the cache now. */
+  observed(namespace: string, policy: string): void {
+    this.expectations.observed(namespace, policy);
+  }
+
+  /** A change or deletion of one of our policies: a repair is timed from the first one not yet repaired. */
+  changed(namespace: string, policy: string, at = this.now()): void {
+    let times = this.changedAt.get(namespace);
+    if (!times) this.changedAt.set(namespace, (times = new Map<string, number>()));
+    const known = times.get(policy);
+    if (known === undefined || known > at) times.set(policy, at);
+  }
+
+  /**
+   * Starts a reconcile of `namespace`. Call it before reading the caches: what it holds of writes
+   * not yet seen is taken now, so that an event arriving during the reconcile cannot clear an
+   * expectation and let a write go out from a cache read before that event.
+   */
+  begin(namespace: string): Round {
+    const changedAt = this.changedAt.get(namespace) ?? new Map<string, number>();
+    this.changedAt.delete(namespace);
+    return new Round({
+      namespace,
+      unseen: this.expectations.snapshot(namespace),
+      changedAt,
+      options: this.options,
+      now: this.now,
+      creating: this.creating,
+      expectations: this.expectations,
+      fights: this.fights,
+      remember: (policy, at) => this.changed(namespace, policy, at),
+    });
+  }
+
+  /** The namespace is gone: nothing of it is kept. */
+  forget(namespace: string): void {
+    this.changedAt.delete(namespace);
+    this.creating.delete(namespace);
+    this.expectations.forget(namespace);
+    this.fights.prune((key) => key.startsWith(`${namespace}/`));
+  }
+}
+
+/** What a round sees of its ledger. */
+interface RoundContext {
+  namespace: string;
+  /** Writes not yet seen back when the round began: policy → ms still to wait at most. */
+  unseen: Map<string, number>;
+  /** Drifts seen since the last round: policy → when. */
+  changedAt: Map<string, number>;
+  options: LedgerOptions;
+  now: () => number;
+  creating: Set<string>;
+  expectations: Expectations;
+  fights: FightTracker;
+  remember(policy: string, at: number): void;
+}
+
+/** One reconcile of one namespace: a verdict per planned write, then what became of it. */
+export class Round {
+  private readonly c: RoundContext;
+  private requeueAfterMs: number | undefined;
+  private failures = 0;
+  private first = false;
+
+  constructor(context: RoundContext) {
+    this.c = context;
+  }
+
+  /**
+   * Write `policy` now, or wait. `first` when the cache holds none of the namespace's policies:
+   * its first policies are created, not repaired (no repair counted, no fight). A verdict to write
+   * records the expectation at once, before the request goes out (its event may beat the answer).
+   */
+  decide(kind: 'apply' | 'release', policy: string, first: boolean): Verdict {
+    const { options, creating, expectations, fights, namespace } = this.c;
+    this.first ||= first;
+    const unseenMs = this.c.unseen.get(policy);
+    if (unseenMs !== undefined) return this.wait(policy, unseenMs, 'unseen');
+    let as: WriteKind = 'release';
+    if (kind === 'apply') {
+      const created = (first || creating.has(namespace)) && !this.c.changedAt.has(policy);
+      as = created ? 'create' : 'repair';
+      const fightMs = as === 'repair' && !options.dryRun ? fights.wait(this.key(policy)) : 0;
+      if (fightMs > 0) return this.wait(policy, fightMs, 'fight');
+    }
+    if (!options.dryRun) expectations.expect(namespace, policy);
+    return { write: true, as };
+  }
+
+  /** The write of `policy` succeeded. */
+  wrote(policy: string, as: WriteKind): Written {
+    const { options, now, fights } = this.c;
+    if (as !== 'repair' || options.dryRun) return {};
+    const since = this.c.changedAt.get(policy);
+    const written: Written = { repair: { sinceChangeMs: since === undefined ? undefined : now() - since } };
+    const verdict = fights.repaired(this.key(policy));
+    if (verdict.fightStarted) {
+      written.fight = {
+        repairs: verdict.repairs,
+        nextWaitMs: fights.delay(verdict.repairs),
+        maxWaitMs: fights.delay(Infinity),
+      };
+    }
+    return written;
+  }
+
+  /** The write of `policy` failed: nothing to wait for, and its drift stays timed from when it was seen. */
+  failed(policy: string): void {
+    this.c.expectations.observed(this.c.namespace, policy);
+    this.remember(policy);
+    this.failures++;
+  }
+
+  /** Ends the round: when to look again, if a write had to wait. */
+  end(): number | undefined {
+    const { creating, namespace } = this.c;
+    if (this.failures === 0) creating.delete(namespace);
+    else if (this.first) creating.add(namespace);
+    return this.requeueAfterMs;
+  }
+
+  private wait(policy: string, waitMs: number, reason: 'unseen' | 'fight'): Verdict {
+    this.remember(policy);
+    this.requeueAfterMs = Math.min(this.requeueAfterMs ?? Infinity, waitMs);
+    return { write: false, waitMs, reason };
+  }
+
+  /** A change not written now stays timed from when it was seen. */
+  private remember(policy: string): void {
+    const since = this.c.changedAt.get(policy);
+    if (since !== undefined) this.c.remember(policy, since);
+  }
+
+  private key(policy: string): string {
+    return `${this.c.namespace}/${policy}`;
+  }
+}

@@ -1,0 +1,216 @@
+// Reconciles one namespace: caches → plan → ledger → write → ledger records. Writes only what
+// differs, and only when the ledger says now.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { apply, remove, removeLabels, replace, type WriteOptions } from '../../kube/apply.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { EventReport, EventSubject } from '../../kube/events.ts';
+import {
+  lastOtherManager,
+  type NamespaceObject,
+  namespaceView,
+  type ObservedPolicy,
+} from '../../kube/objects.ts';
+import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../../policy/labels.ts';
+import { type Change, type OptOut, plan } from '../../policy/plan.ts';
+import type { PolicyConfig } from '../../policy/profiles.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
+import { events } from './events.ts';
+import type { RepairLedger, WriteKind, Written } from './ledger.ts';
+import type { PolicyMetrics, WriteOperation } from './metrics.ts';
+
+export interface NamespaceSettings {
+  policy: PolicyConfig;
+  /** What happens to our policies when a namespace is no longer selected. */
+  optOut: OptOut;
+  dryRun: boolean;
+}
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  namespaces: Informer<NamespaceObject>;
+  policies: Informer<ObservedPolicy>;
+  ledger: RepairLedger;
+  record: (subject: EventSubject, event: EventReport) => void;
+  log: Logger;
+  settings: NamespaceSettings;
+  metrics: PolicyMetrics;
+}
+
+type Apply = Extract<Change<ObservedPolicy>, { kind: 'apply' }>;
+
+export class NamespaceReconciler implements Reconciler {
+  private readonly d: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.d = deps;
+  }
+
+  async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const { ledger, settings } = this.d;
+    // Before the caches are read: see RepairLedger.begin.
+    const round = ledger.begin(name);
+    const ns = this.d.namespaces.get(name);
+    if (!ns) {
+      ledger.forget(name);
+      return undefined; // gone: its policies went with it
+    }
+    const observed = new Map(this.d.policies.inNamespace(name).map((p) => [p.metadata.name, p]));
+    const { decision, changes, foreign } = plan(
+      namespaceView(ns),
+      observed,
+      settings.policy,
+      settings.optOut,
+    );
+    const log = this.d.log.child({ namespace: name, reconcileID: randomUUID() });
+    const subject = { name, uid: ns.metadata.uid };
+    this.report(subject, decision, foreign, log);
+
+    const errors: unknown[] = [];
+    for (const change of changes) {
+      const verdict = round.decide(
+        change.kind === 'apply' ? 'apply' : 'release',
+        change.policy,
+        observed.size === 0,
+      );
+      if (!verdict.write) {
+        log.debug({ policy: change.policy, waitMs: verdict.waitMs, reason: verdict.reason }, 'write waits');
+        continue;
+      }
+      try {
+        const operation = await this.write(change, signal);
+        this.wrote(subject, change, operation, verdict.as, round.wrote(change.policy, verdict.as), log);
+      } catch (err) {
+        round.failed(change.policy);
+        errors.push(err);
+        if (change.kind === 'apply') this.d.record(subject, events.applyFailed(change.policy, message(err)));
+      }
+    }
+    const requeueAfter = round.end();
+    if (errors.length > 0) throw new ReconcileError(name, errors);
+    return requeueAfter === undefined ? undefined : { requeueAfter };
+  }
+
+  /** Reports what is not ours to fix: a label naming no profile, policies we do not define. */
+  private report(
+    subject: EventSubject,
+    decision: ReturnType<typeof plan>['decision'],
+    foreign: string[],
+    log: Logger,
+  ): void {
+    const { policy } = this.d.settings;
+    if (decision.kind === 'unknown-profile') {
+      log.warn(
+        { value: decision.value },
+        'namespace label names no known profile; its policies are left as they are',
+      );
+      this.d.record(
+        subject,
+        events.unknownProfile(policy.selectorLabel, decision.value, Object.keys(policy.profiles)),
+      );
+    }
+    if (foreign.length > 0) {
+      log.warn({ policies: foreign }, 'policies carry our label under names we do not define; left alone');
+      this.d.record(subject, events.foreign(foreign));
+    }
+  }
+
+  /** Sends one change. A modified spec is replaced whole, since fields another manager added survive an apply. */
+  private async write(change: Change<ObservedPolicy>, signal: AbortSignal): Promise<WriteOperation> {
+    const { client, settings } = this.d;
+    const options: WriteOptions = { fieldManager: FIELD_MANAGER, dryRun: settings.dryRun, signal };
+    if (change.kind === 'apply') {
+      const { desired, observed, drift } = change;
+      const resourceVersion = drift === 'modified' ? observed?.metadata.resourceVersion : undefined;
+      if (resourceVersion === undefined) {
+        await apply(client, desired, options);
+        return 'apply';
+      }
+      // Conditional on the cached resourceVersion: a 409 retries with a fresh cache.
+      const labels = { ...observed!.metadata.labels, ...desired.metadata.labels };
+      await replace(
+        client,
+        { ...desired, metadata: { ...desired.metadata, labels } },
+        { spec: desired.spec },
+        resourceVersion,
+        options,
+      );
+      return 'replace';
+    }
+    const { observed } = change;
+    if (change.kind === 'delete') await remove(client, observed, observed.metadata.resourceVersion, options);
+    else await removeLabels(client, observed, [MANAGED_BY_LABEL, PROFILE_LABEL], options);
+    return change.kind;
+  }
+
+  /** What a successful write leaves behind: metrics, a log line, an Event, and a fight's Warning. */
+  private wrote(
+    subject: EventSubject,
+    change: Change<ObservedPolicy>,
+    operation: WriteOperation,
+    as: WriteKind,
+    written: Written,
+    log: Logger,
+  ): void {
+    const { metrics, settings } = this.d;
+    const record = (event: EventReport) => this.d.record(subject, event);
+    const { policy } = change;
+    metrics.wrote(policy, operation);
+    if (change.kind !== 'apply') {
+      log.info({ policy, mode: change.kind, dryRun: settings.dryRun }, 'released NetworkPolicy');
+      record(events.released(policy, change.kind, settings.dryRun));
+      return;
+    }
+    const profile = change.desired.metadata.labels?.[PROFILE_LABEL] ?? '';
+    log.info({ policy, drift: change.drift, operation, dryRun: settings.dryRun }, 'applied NetworkPolicy');
+    record(
+      as === 'create'
+        ? events.created(policy, profile, settings.dryRun)
+        : events.repaired(policy, change.drift, profile, settings.dryRun),
+    );
+    if (written.repair) {
+      const { sinceChangeMs } = written.repair;
+      metrics.repaired(policy, change.drift, sinceChangeMs === undefined ? undefined : sinceChangeMs / 1000);
+    }
+    if (written.fight) this.fight(subject, change, written.fight, log);
+  }
+
+  private fight(
+    subject: EventSubject,
+    change: Apply,
+    fight: NonNullable<Written['fight']>,
+    log: Logger,
+  ): void {
+    const writer = change.observed && lastOtherManager(change.observed, FIELD_MANAGER);
+    this.d.metrics.fightStarted(change.policy);
+    log.warn(
+      {
+        policy: change.policy,
+        writer,
+        drift: change.drift,
+        repairs: fight.repairs,
+        nextWaitMs: fight.nextWaitMs,
+      },
+      'another writer keeps undoing a repair; repairs back off',
+    );
+    this.d.record(
+      subject,
+      events.fight(change.policy, change.drift, writer, fight.repairs, fight.nextWaitMs, fight.maxWaitMs),
+    );
+  }
+}
+
+/** Several writes of one namespace failed; the key is retried with backoff. */
+export class ReconcileError extends Error {
+  readonly causes: unknown[];
+  constructor(namespace: string, causes: unknown[]) {
+    super(`namespace ${namespace}: ${causes.map(message).join('; ')}`);
+    this.name = 'ReconcileError';
+    this.causes = causes;
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,172 @@
+// Every command-line flag, once: its type, environment variable, default and help. The table
+// produces the parser, the usage text and the README's flag table.
+import { parseArgs } from 'node:util';
+
+export const COMMANDS = ['run', 'render', 'check'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** Placeholder for the value in the usage text. */
+  arg?: string;
+  /** The environment variable read when the flag is absent (a flag wins). */
+  env?: string;
+  default?: string;
+  help: string;
+  commands: readonly Command[];
+}
+
+export const FLAGS = {
+  config: {
+    type: 'string',
+    arg: 'PATH',
+    env: 'CONFIG',
+    help: 'configuration file; built-in defaults (= config/controller.yaml) when absent',
+    commands: ['run', 'render', 'check'],
+  },
+  kubeconfig: {
+    type: 'string',
+    arg: 'PATH',
+    env: 'KUBECONFIG',
+    help: 'kubeconfig (the variable may list files separated by ":"); in a pod, its ServiceAccount when absent',
+    commands: ['run', 'check'],
+  },
+  'metrics-bind-address': {
+    type: 'string',
+    arg: 'ADDR',
+    env: 'METRICS_BIND_ADDRESS',
+    default: ':8080',
+    help: 'serve /metrics here; 0 to disable',
+    commands: ['run'],
+  },
+  'health-probe-bind-address': {
+    type: 'string',
+    arg: 'ADDR',
+    env: 'HEALTH_PROBE_BIND_ADDRESS',
+    default: ':8081',
+    help: 'serve /healthz and /readyz here; 0 to disable',
+    commands: ['run'],
+  },
+  'leader-elect': {
+    type: 'boolean',
+    env: 'LEADER_ELECT',
+    help: 'only the holder of a Lease reconciles',
+    commands: ['run'],
+  },
+  'leader-election-namespace': {
+    type: 'string',
+    arg: 'NS',
+    env: 'LEADER_ELECTION_NAMESPACE',
+    help: "where the Lease lives; in a pod, the pod's namespace when absent",
+    commands: ['run'],
+  },
+  'dry-run': {
+    type: 'boolean',
+    env: 'DRY_RUN',
+    help: 'send writes with dryRun=All: report what would change, change nothing',
+    commands: ['run'],
+  },
+  'log-level': {
+    type: 'string',
+    arg: 'LEVEL',
+    env: 'LOG_LEVEL',
+    default: 'info',
+    help: 'trace, debug, info, warn or error',
+    commands: ['run'],
+  },
+  namespace: {
+    type: 'string',
+    arg: 'NAME',
+    help: 'render: the namespace to render for (required); check: only this namespace',
+    commands: ['render', 'check'],
+  },
+  profile: {
+    type: 'string',
+    arg: 'P',
+    default: 'strict',
+    help: 'the profile to render',
+    commands: ['render'],
+  },
+  help: { type: 'boolean', help: 'print this text', commands: ['run', 'render', 'check'] },
+} as const satisfies Record<string, FlagSpec>;
+
+type Specs = typeof FLAGS;
+type Value<S extends FlagSpec> = S extends { type: 'boolean' } ? boolean : string;
+/** Parsed flags: a flag with a default always has a value. */
+export type Flags = {
+  [K in keyof Specs]: Specs[K] extends { default: string } ? string : Value<Specs[K]> | undefined;
+};
+
+/** The user got the command line wrong: printed with the usage, exit 2. */
+export class UsageError extends Error {}
+
+/** The command and its flags; each flag falls back to its environment variable, then its default. */
+export function parseFlags(args: string[], env: NodeJS.ProcessEnv): { command: Command; flags: Flags } {
+  const first = args[0];
+  const command: Command = COMMANDS.includes(first as Command) ? (first as Command) : 'run';
+  const argv = command === first ? args.slice(1) : args;
+  const options = Object.fromEntries(
+    Object.entries(FLAGS)
+      .filter(([, spec]) => (spec.commands as readonly Command[]).includes(command))
+      .map(([name, spec]) => [name, { type: spec.type }]),
+  );
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options }).values;
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message}`);
+  }
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const [name, spec] of Object.entries(FLAGS) as [string, FlagSpec][]) {
+    if (!spec.commands.includes(command)) continue;
+    const raw = 'env' in spec && spec.env ? env[spec.env] : undefined;
+    const fromEnv =
+      raw === undefined || raw === '' ? undefined : spec.type === 'boolean' ? bool(spec.env!, raw) : raw;
+    flags[name] = values[name] ?? fromEnv ?? spec.default;
+  }
+  return { command, flags: flags as Flags };
+}
+
+function bool(name: string, value: string): boolean {
+  if (['true', '1'].includes(value)) return true;
+  if (['false', '0'].includes(value)) return false;
+  throw new UsageError(`${name}: ${JSON.stringify(value)} is not true or false`);
+}
+
+const synopsis = (spec: FlagSpec, name: string) => `--${name}${spec.arg ? ` ${spec.arg}` : ''}`;
+
+export function usage(): string {
+  const lines = [
+    'usage: namespace-isolation-controller [run] [flags]       run the controller',
+    '       namespace-isolation-controller render --namespace NAME [--profile P] [--config PATH]',
+    '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
+    '',
+    'flags (each also read from the environment variable in brackets; a flag wins):',
+  ];
+  for (const [name, spec] of Object.entries(FLAGS) as [string, FlagSpec][]) {
+    const env = spec.env ? ` [${spec.env}]` : '';
+    const def = spec.default ? ` (default ${spec.default})` : '';
+    lines.push(`  ${synopsis(spec, name).padEnd(36)} ${spec.help}${env}${def}; ${spec.commands.join(', ')}`);
+  }
+  lines.push(
+    '',
+    'render prints the policies a profile puts in a namespace, exactly as applied.',
+    'check compares the live cluster with the configuration: exit 0 when every selected namespace is in',
+    'compliance, 1 when any is not (the differences are printed), 2 on a usage or configuration error.',
+  );
+  return lines.join('\n');
+}
+
+/** The README's flag table. */
+export function flagTable(): string {
+  const rows = Object.entries(FLAGS).map(([name, spec]: [string, FlagSpec]) => {
+    const env = spec.env ? `\`${spec.env}\`` : '';
+    const def = spec.default ? `\`${spec.default}\`` : '';
+    return `| \`${synopsis(spec, name)}\` | ${env} | ${def} | ${spec.commands.join(', ')} | ${spec.help} |`;
+  });
+  return [
+    '| flag | environment | default | commands | what it does |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}

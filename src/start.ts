@@ -1,0 +1,217 @@
+// The controller's wiring, importable: client → manager with the controllers → HTTP servers →
+// leader election. The CLI, the tests, the demo and the benchmark all start it through here.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { type Config, FIXED } from './config.ts';
+import { controllers } from './controllers/index.ts';
+import { UsageError } from './flags.ts';
+import type { Deps } from './controllers/deps.ts';
+import { KubeClient, loadKubeConfig } from './kube/client.ts';
+import { EventRecorder } from './kube/events.ts';
+import { leaseLock } from './kube/lease.ts';
+import { MANAGED_BY_VALUE, METRICS_PREFIX } from './policy/labels.ts';
+import {
+  EventLoopWatch,
+  metricsRoute,
+  parseBindAddress,
+  probeRoute,
+  serve,
+  type Serving,
+} from './runtime/http.ts';
+import { LeaderElector } from './runtime/leader.ts';
+import { Manager } from './runtime/manager.ts';
+import {
+  registerEventMetrics,
+  registerLeaderMetric,
+  registerProcessMetrics,
+  registerRestClientMetric,
+} from './runtime/metrics.ts';
+
+export interface StartOptions {
+  config: Config;
+  log: Logger;
+  /** A kubeconfig path or `a:b` list; the pod's ServiceAccount when absent. Unused when `client` is given. */
+  kubeconfig?: string | undefined;
+  dryRun: boolean;
+  /** `:8080`, `127.0.0.1:0`, or `0` for none. */
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  /** Where the Lease lives; leader election is off when undefined. */
+  leaderElectionNamespace?: string | undefined;
+  /** The lease was lost: another replica may be writing already. The CLI exits 1. */
+  onLeaseLost?: () => void;
+  /** Clients of the caller's own (tests count requests, or freeze the connection Events use). */
+  client?: KubeClient;
+  eventsClient?: KubeClient;
+}
+
+export interface Running {
+  manager: Manager<Deps>;
+  registry: Registry;
+  client: KubeClient;
+  events: EventRecorder;
+  /** host:port of the metrics and probe servers, when serving. */
+  metricsAddress: string | undefined;
+  probesAddress: string | undefined;
+  /** Stops in order: readiness fails, watches close, the queues drain (then what is left is
+   * aborted), the lease is released, Events are flushed, servers close. */
+  stop(): Promise<void>;
+}
+
+/** Starts the controller; throws on a bad bind address or kubeconfig, or a port in use. */
+export async function start(options: StartOptions): Promise<Running> {
+  const { config, log, dryRun } = options;
+  const bind = (flag: string, value: string) => {
+    try {
+      return parseBindAddress(value);
+    } catch (err) {
+      throw new UsageError(`--${flag}: ${(err as Error).message}`);
+    }
+  };
+  const metricsBind = bind('metrics-bind-address', options.metricsBindAddress);
+  const probeBind = bind('health-probe-bind-address', options.healthProbeBindAddress);
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const observe = registerRestClientMetric(registry);
+  const access = options.client ? undefined : loadKubeConfig(options.kubeconfig);
+  const client = options.client ?? new KubeClient(access!, observe);
+  // Events have a connection pool of their own: a connection frozen under them holds no reconcile.
+  const eventsClient = options.eventsClient ?? (access ? new KubeClient(access, observe) : client);
+  const eventMetrics = registerEventMetrics(registry, METRICS_PREFIX);
+  const events = new EventRecorder(eventsClient, {
+    controller: MANAGED_BY_VALUE,
+    instance: hostname(),
+    ...FIXED.events,
+    failed: (err) => {
+      eventMetrics.failed();
+      log.warn({ err }, 'could not record an Event');
+    },
+    dropped: () => eventMetrics.dropped(),
+  });
+  const manager = new Manager<Deps>(
+    controllers,
+    { client, config, dryRun, events },
+    {
+      concurrency: config.concurrency,
+      resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+      drainTimeoutMs: config.gracefulShutdownSeconds * 1000,
+      backoff: { baseMs: config.backoff.baseMilliseconds, maxMs: config.backoff.maxSeconds * 1000 },
+      rateLimit: config.rateLimit,
+      watch: {
+        silenceTimeoutMs: config.watchSilenceSeconds * 1000,
+        backoffBaseMs: FIXED.watchBackoff.baseMs,
+        backoffMaxMs: FIXED.watchBackoff.maxMs,
+      },
+      metricsPrefix: METRICS_PREFIX,
+      connectionDead: () => client.resetConnections(),
+    },
+    log,
+    registry,
+  );
+  manager.start();
+
+  let stopping = false;
+  const loop = new EventLoopWatch();
+  const servers: Serving[] = [];
+  const close = async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    loop.stop();
+  };
+  try {
+    if (metricsBind !== 'off') {
+      servers.push(await serve(metricsBind, { '/metrics': metricsRoute(registry) }));
+      log.info({ address: servers.at(-1)?.address }, 'serving metrics');
+    }
+    if (probeBind !== 'off') {
+      servers.push(
+        await serve(probeBind, {
+          '/healthz': probeRoute('healthz', { ping: () => undefined, eventloop: loop.check }),
+          '/readyz': probeRoute('readyz', {
+            'informer-sync': () => manager.ready(),
+            shutdown: () => (stopping ? 'shutting down' : undefined),
+          }),
+        }),
+      );
+      log.info({ address: servers.at(-1)?.address }, 'serving health probes');
+    }
+  } catch (err) {
+    await manager.stop();
+    await close();
+    throw err;
+  }
+
+  const elector = options.leaderElectionNamespace
+    ? elect(options.leaderElectionNamespace, client, config, registry, manager, log, options.onLeaseLost)
+    : undefined;
+  if (!elector) manager.lead();
+  log.info({ dryRun, leaderElect: elector !== undefined }, 'controller started');
+
+  return {
+    manager,
+    registry,
+    client,
+    events,
+    metricsAddress: metricsBind === 'off' ? undefined : servers[0]?.address,
+    probesAddress: probeBind === 'off' ? undefined : servers.at(-1)?.address,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping: closing watches and draining the queue');
+      await manager.stop();
+      // Only now: nothing of ours is in flight, so the next leader never overlaps our writes.
+      if ((await elector?.stop()) === 'released') log.info('released the lease');
+      await events.close(FIXED.events.closeTimeoutMs);
+      await close();
+      await Promise.all(
+        [client, eventsClient]
+          .filter((c) => c !== options.client && c !== options.eventsClient)
+          .map((c) => c.close()),
+      );
+      log.info('stopped');
+    },
+  };
+}
+
+/** Campaigns for the Lease; the manager leads while this replica holds it. */
+function elect(
+  namespace: string,
+  client: KubeClient,
+  config: Config,
+  registry: Registry,
+  manager: Manager<Deps>,
+  log: Logger,
+  onLeaseLost: (() => void) | undefined,
+): LeaderElector {
+  const identity = `${hostname()}_${randomUUID()}`;
+  const leading = registerLeaderMetric(registry, FIXED.leaseName);
+  const lease = { namespace, name: FIXED.leaseName, identity };
+  const le = config.leaderElection;
+  const elector = new LeaderElector(
+    leaseLock(client, namespace, FIXED.leaseName),
+    identity,
+    {
+      leaseDurationMs: le.leaseDurationSeconds * 1000,
+      renewDeadlineMs: le.renewDeadlineSeconds * 1000,
+      retryPeriodMs: le.retryPeriodSeconds * 1000,
+    },
+    {
+      startedLeading() {
+        leading(true);
+        log.info({ lease }, 'became leader; reconciling');
+        manager.lead();
+      },
+      stoppedLeading() {
+        // Another replica may already be writing: stop at once, as controller-runtime does.
+        leading(false);
+        log.fatal({ lease }, 'leader election lost; exiting');
+        onLeaseLost?.();
+      },
+      newLeader: (holder) => log.info({ lease, holder }, 'another replica holds the lease; standing by'),
+      attemptFailed: (err) => log.warn({ lease, err }, 'could not acquire or renew the lease'),
+    },
+  );
+  void elector.run();
+  return elector;
+}
