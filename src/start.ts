@@ -105,7 +105,10 @@ export async function start(options: StartOptions): Promise<Running> {
         backoffMaxMs: FIXED.watchBackoff.maxMs,
       },
       metricsPrefix: METRICS_PREFIX,
-      connectionDead: () => client.resetConnections(),
+      connectionDead: () => {
+        log.warn('a watch fell silent: replacing the connections to the API server');
+        client.resetConnections();
+      },
     },
     log,
     registry,

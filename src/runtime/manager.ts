@@ -50,7 +50,7 @@ export interface ManagerOptions {
   watch: WatchOptions;
   /** Prefix of the informer metrics (watch restarts, last list, last activity). */
   metricsPrefix: string;
-  /** A watch request got no answer at all: the connection it used is presumed dead. */
+  /** A watch fell silent: the connections to the API server are presumed dead. */
   connectionDead(): void;
 }
 
@@ -214,9 +214,10 @@ export class Manager<D> {
       restarted: (reason, error, delayMs) => {
         metrics.restarted?.(reason, error, delayMs);
         this.log.warn({ resource, reason, err: error, delayMs }, 'watch ended; restarting');
-        // No answer to a watch request means a dead connection, likely not the only one (a NAT or
-        // load balancer gone): replace them all. (A merely quiet stream is only restarted.)
-        if (error instanceof SilentStream && !error.connected) this.options.connectionDead();
+        // A watch gets a bookmark every minute: one silent for longer sat on a dead connection,
+        // likely not the only one (a NAT or load balancer gone), and idle ones would hold the
+        // next requests until they time out. Replace them all.
+        if (error instanceof SilentStream) this.options.connectionDead();
       },
       listed: (count) => {
         metrics.listed?.(count);

@@ -1,9 +1,15 @@
-// The Event recorder against the real API server: repeats become a series, and what it remembers
-// for that is bounded.
+// The Event recorder against the real API server: repeats become a series, what it remembers for
+// that is bounded, and a frozen connection delays Events but never a reconcile.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { afterAll, expect, inject, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { EventRecorder } from '../../src/kube/events.ts';
+import { eventually } from '../../harness/wait.ts';
+import { startTestController } from '../support/controller.ts';
+import { fixtures, STRICT } from '../support/fixtures.ts';
 import { uniqueName } from '../support/kube.ts';
+import { FreezingProxy } from '../support/proxy.ts';
 
 const client = new KubeClient(loadKubeConfig(inject('kubeconfig')));
 afterAll(() => client.close());
@@ -47,4 +53,37 @@ it('counts a repeat in the first Event’s series, and forgets the least recent 
   const events = (await client.list<Event>(`/apis/events.k8s.io/v1/namespaces/${ns}/events`)).items;
   const summary = events.map((e) => `${e.note}:${e.series?.count ?? 1}`).sort();
   expect(summary).toEqual(['a:1', 'a:1', 'b:2', 'c:2']);
+});
+
+it('delays Events, never reconciles, while the connection Events use is frozen', async () => {
+  const { server } = (
+    parse(readFileSync(inject('kubeconfig'), 'utf8')) as { clusters: { cluster: { server: string } }[] }
+  ).clusters[0]!.cluster;
+  const proxy = await FreezingProxy.start(server);
+  const eventsClient = new KubeClient(loadKubeConfig(await proxy.kubeconfig(inject('kubeconfig'))));
+  const { namespace, inSync, events, close } = fixtures(inject('kubeconfig'));
+  const ctl = await startTestController(inject('kubeconfig'), { eventsClient });
+  try {
+    // Events flow: the first namespace's arrive, over a connection the proxy now holds open.
+    const first = await namespace('it-evfrozen', { isolation: 'strict' });
+    await eventually(
+      async () => (await events(first)).length === STRICT.length,
+      "the first namespace's Events",
+    );
+    expect(proxy.freeze()).toBeGreaterThan(0);
+
+    const later = await Promise.all(
+      Array.from({ length: 10 }, () => namespace('it-evfrozen', { isolation: 'strict' })),
+    );
+    for (const ns of later) await inSync(ns);
+    // Their Events wait in the sink (or in the one frozen request); none has arrived.
+    expect(ctl.running.events.pending).toBeGreaterThan(0);
+    for (const ns of later) expect(await events(ns)).toEqual([]);
+    expect(await ctl.metric('namespace_isolation_events_dropped_total')).toBe(0);
+  } finally {
+    await ctl.stop();
+    await eventsClient.close();
+    await proxy.close();
+    await close();
+  }
 });

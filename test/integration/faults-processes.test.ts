@@ -1,8 +1,10 @@
 // The controller's processes killed and stopped while 1,000 namespaces converge: the leader killed
-// (the standby finishes the job), SIGTERM mid-reconcile (drains, not ready, exits 0), SIGKILL
+// (the standby finishes the job), SIGTERM with a write held in flight (drains, aborts it, releases
+// the lease, exits 0), SIGKILL
 // mid-reconcile and a restart. No policy is lost or written twice. Then 10,000 namespaces with
 // 63-character names. Uses a control plane of its own.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
@@ -103,14 +105,51 @@ it('finishes the job on the standby when the leader is killed mid-convergence, w
   expect(await standby.exited).toBe(0);
 });
 
-it('drains and exits 0 on SIGTERM during a heavy reconcile, not ready meanwhile; a restart finishes the job', async () => {
+it('on SIGTERM drains, then aborts a write still in flight before it releases the lease; a restart finishes the job', async () => {
   expect(watch.present.size, 'starts from the converged state the test before leaves').toBe(3 * N);
-  // A one-second grace period, so that the drain cannot finish 3,000 deletes and leaves some behind.
-  const p = controller(await configFile({ gracefulShutdownSeconds: 1 }));
+  // An admission webhook that accepts connections and never answers holds one namespace's first
+  // write for 30 s: the drain cannot finish, whatever the machine's speed.
+  const held: Socket[] = [];
+  const silent = createServer((socket) => held.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const webhook = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
+  await raw.request('POST', webhook, {
+    body: {
+      metadata: { name: 'nic-test-silent' },
+      webhooks: [
+        {
+          name: 'silent.nic.test',
+          clientConfig: { url: `https://127.0.0.1:${(silent.address() as AddressInfo).port}/` },
+          rules: [
+            {
+              apiGroups: ['networking.k8s.io'],
+              apiVersions: ['v1'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['networkpolicies'],
+            },
+          ],
+          namespaceSelector: { matchLabels: { held: 'yes' } },
+          failurePolicy: 'Fail',
+          sideEffects: 'None',
+          admissionReviewVersions: ['v1'],
+          timeoutSeconds: 30,
+        },
+      ],
+    },
+  });
+  const blocked = 'proc-held';
+  await raw.request('POST', '/api/v1/namespaces', {
+    body: { metadata: { name: blocked, labels: { held: 'yes' } } },
+  });
+
+  const p = controller(await configFile({ gracefulShutdownSeconds: 3 }));
   await p.waitForLog('became leader; reconciling');
   const probes = await p.probesUrl();
-  const unlabelled = label(null);
-  await eventually(() => watch.present.size <= 3 * N - 150, 'removal under way', 60_000);
+  await raw.request('PATCH', `/api/v1/namespaces/${blocked}`, {
+    body: { metadata: { labels: { isolation: 'strict' } } },
+    contentType: 'application/merge-patch+json',
+  });
+  await eventually(() => held.length > 0, "the held namespace's write to reach the webhook");
   p.child.kill('SIGTERM');
   // Until it exits, readiness says it is shutting down.
   const readiness = await eventually(async () => {
@@ -118,24 +157,42 @@ it('drains and exits 0 on SIGTERM during a heavy reconcile, not ready meanwhile;
     return res && res.status === 503 ? res.text() : undefined;
   }, 'readyz to answer 503 while draining');
   expect(readiness).toContain('shutting down');
-  const code = await p.exited;
-  if (code !== 0) console.log('STDERR', p.err(), p.logs().slice(-8));
-  expect(code).toBe(0);
-  expect(p.logs().map((l) => l.msg)).toEqual(
-    expect.arrayContaining([
-      'queue not drained in time; aborting what is in flight',
-      'released the lease',
-      'stopped',
-    ]),
-  );
-  await unlabelled;
-  const left = watch.present.size;
-  expect(left).toBeGreaterThan(0);
-  console.info(`stopped with ${left} of ${3 * N} policies left to remove`);
+  expect(await p.exited).toBe(0);
+  const order = p
+    .logs()
+    .filter(
+      (l) =>
+        ['queue not drained in time; aborting what is in flight', 'released the lease', 'stopped'].includes(
+          l.msg,
+        ) ||
+        (l.msg === 'reconcile failed; retrying with backoff' && l.namespace === blocked),
+    )
+    .map((l) => l.msg);
+  // The write is aborted (its reconcile fails) before the lease goes to the next leader.
+  expect(order).toEqual([
+    'queue not drained in time; aborting what is in flight',
+    'reconcile failed; retrying with backoff',
+    'released the lease',
+    'stopped',
+  ]);
+  expect(await raw.list(`/apis/networking.k8s.io/v1/namespaces/${blocked}/networkpolicies`)).toMatchObject({
+    items: [],
+  });
 
+  // Without the webhook, the next leader writes what was left, and the namespaces are unlabelled.
+  await raw.request('DELETE', `${webhook}/nic-test-silent`);
+  for (const socket of held) socket.destroy();
+  silent.close();
   const next = controller();
+  await watch.until(3 * N + 3, 'the held namespace converged', 60_000);
+  const unlabelled = label(null);
+  await raw.request('PATCH', `/api/v1/namespaces/${blocked}`, {
+    body: { metadata: { labels: { isolation: null } } },
+    contentType: 'application/merge-patch+json',
+  });
+  await unlabelled;
   await watch.until(0, 'every policy removed', 60_000);
-  expect(await next.policyWrites()).toBe(left);
+  expect(await next.policyWrites()).toBe(3 + 3 * N + 3);
   next.child.kill('SIGTERM');
   expect(await next.exited).toBe(0);
 });

@@ -1,0 +1,53 @@
+// Namespaces, policies, Events and paths for the integration tests, against the real API server.
+import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { resourcePath } from '../../src/kube/resources.ts';
+import { MANAGED_BY_LABEL } from '../../src/policy/labels.ts';
+import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
+import type { NetworkPolicy } from '../../src/policy/types.ts';
+import { eventually } from '../../harness/wait.ts';
+import { uniqueName } from './kube.ts';
+
+/** The strict profile's policies, sorted by name. */
+export const STRICT = [...defaultPolicyConfig.profiles.strict!].sort();
+
+export type Policy = NetworkPolicy & {
+  metadata: NetworkPolicy['metadata'] & { uid: string; resourceVersion: string; generation: number };
+};
+
+export interface Event {
+  type: string;
+  reason: string;
+  note: string;
+  series?: { count: number };
+}
+
+export const policiesPath = (ns: string) => resourcePath('NetworkPolicy', ns);
+
+/** Reads and writes in wire form (client-node's models rename `from`), as the admin. */
+export function fixtures(kubeconfig: string) {
+  const raw = new KubeClient(loadKubeConfig(kubeconfig));
+  const policies = async (ns: string) =>
+    (await raw.list<Policy>(policiesPath(ns))).items.sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    );
+  const managedNames = async (ns: string) =>
+    (await policies(ns)).filter((p) => p.metadata.labels?.[MANAGED_BY_LABEL]).map((p) => p.metadata.name);
+  return {
+    raw,
+    /** A new namespace with these labels, under a name no other test uses. */
+    namespace: async (prefix: string, labels: Record<string, string> = {}, name = uniqueName(prefix)) => {
+      await raw.request('POST', resourcePath('Namespace'), { body: { metadata: { name, labels } } });
+      return name;
+    },
+    policies,
+    managedNames,
+    events: async (ns: string) => (await raw.list<Event>(resourcePath('Event', ns))).items,
+    /** Waits until the namespace holds the strict policies (and, of those carrying our label, `also`). */
+    inSync: (ns: string, also: string[] = []) =>
+      eventually(
+        async () => (await managedNames(ns)).join() === [...STRICT, ...also].sort().join(),
+        `${ns} to hold the strict policies`,
+      ),
+    close: (): Promise<void> => raw.close(),
+  };
+}
