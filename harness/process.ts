@@ -5,6 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { FLAGS } from '../src/flags.ts';
 import { repoRoot } from './controlplane.ts';
 import { eventually } from './wait.ts';
 
@@ -40,16 +41,8 @@ export function startProcess(
   entry = 'src/main.ts',
 ): ControllerProcess {
   const base = { ...process.env };
-  for (const name of [
-    'KUBECONFIG',
-    'CONFIG',
-    'METRICS_BIND_ADDRESS',
-    'HEALTH_PROBE_BIND_ADDRESS',
-    'LEADER_ELECT',
-    'LEADER_ELECTION_NAMESPACE',
-    'DRY_RUN',
-    'LOG_LEVEL',
-  ]) {
+  // Every variable a flag reads (src/flags.ts), so that the caller's environment cannot leak in.
+  for (const name of Object.values(FLAGS).flatMap((f) => ('env' in f ? [f.env] : []))) {
     delete base[name];
   }
   const env_ = { METRICS_BIND_ADDRESS: '127.0.0.1:0', HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0', ...env };

@@ -85,15 +85,11 @@ export class Manager<D> {
     this.log = log;
     const informerMetrics = registerInformerMetrics(registry, options.metricsPrefix);
     this.informerHooks = (resource) => this.hooks(resource, informerMetrics(resource));
+    const controllerMetrics = registerControllerMetrics(registry);
     for (const controller of controllers) {
       const clog = log.child({ controller: controller.name });
       const ref: { queue?: WorkQueue } = {};
-      const metrics = registerControllerMetrics(
-        registry,
-        controller.name,
-        () => ref.queue!,
-        options.concurrency,
-      );
+      const metrics = controllerMetrics(controller.name, () => ref.queue!, options.concurrency);
       const queue = (ref.queue = new WorkQueue(
         new MaxOf(
           new ExponentialBackoff(options.backoff.baseMs, options.backoff.maxMs),

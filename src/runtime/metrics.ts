@@ -18,28 +18,38 @@ export function registerProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
 }
 
-/** controller_runtime_* and workqueue_* for one controller and its queue. */
+/** What the metrics read of each controller: its name, its queue, its number of workers. */
+interface Measured {
+  controller: string;
+  queue: () => WorkQueue;
+  concurrency: number;
+}
+
+/**
+ * controller_runtime_* and workqueue_*, registered once per registry; each controller added gets
+ * its own label values, pre-registered at zero.
+ */
 export function registerControllerMetrics(
   registry: Registry,
+): (
   controller: string,
   queue: () => WorkQueue,
   concurrency: number,
-): { queue: QueueObserver; processor: ProcessorHooks } {
+) => { queue: QueueObserver; processor: ProcessorHooks } {
   const registers = [registry];
+  const measured: Measured[] = [];
   const total = new Counter({
     name: 'controller_runtime_reconcile_total',
     help: 'Total number of reconciliations per controller',
     labelNames: ['controller', 'result'],
     registers,
   });
-  for (const result of RESULTS) total.inc({ controller, result }, 0);
   const errors = new Counter({
     name: 'controller_runtime_reconcile_errors_total',
     help: 'Total number of reconciliation errors per controller',
     labelNames: ['controller'],
     registers,
   });
-  errors.inc({ controller }, 0);
   const time = new Histogram({
     name: 'controller_runtime_reconcile_time_seconds',
     help: 'Length of time per reconciliation per controller',
@@ -47,41 +57,51 @@ export function registerControllerMetrics(
     buckets: RECONCILE_BUCKETS,
     registers,
   });
-  time.zero({ controller });
-  new Gauge({
+  const maxConcurrent = new Gauge({
     name: 'controller_runtime_max_concurrent_reconciles',
     help: 'Maximum number of concurrent reconciles per controller',
     labelNames: ['controller'],
     registers,
-  }).set({ controller }, concurrency);
+  });
   new Gauge({
     name: 'controller_runtime_active_workers',
     help: 'Number of currently used workers per controller',
     labelNames: ['controller'],
     registers,
     collect() {
-      this.set({ controller }, queue().inFlight);
+      for (const m of measured) this.set({ controller: m.controller }, m.queue().inFlight);
     },
   });
 
-  const labels = { name: controller, controller };
   const queueLabels = ['name', 'controller'];
-  new Gauge({
-    name: 'workqueue_depth',
-    help: 'Current depth of workqueue',
-    labelNames: queueLabels,
-    registers,
-    collect() {
-      this.set(labels, queue().length);
-    },
-  });
+  const labels = (m: Measured) => ({ name: m.controller, controller: m.controller });
+  const gauge = (name: string, help: string, value: (m: Measured) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: queueLabels,
+      registers,
+      collect() {
+        for (const m of measured) this.set(labels(m), value(m));
+      },
+    });
+  gauge('workqueue_depth', 'Current depth of workqueue', (m) => m.queue().length);
+  gauge(
+    'workqueue_unfinished_work_seconds',
+    'How many seconds of work has been done that is in progress and has not been observed by work_duration',
+    (m) => m.queue().unfinished().total,
+  );
+  gauge(
+    'workqueue_longest_running_processor_seconds',
+    'How many seconds has the longest running processor for workqueue been running',
+    (m) => m.queue().unfinished().longest,
+  );
   const adds = new Counter({
     name: 'workqueue_adds_total',
     help: 'Total number of adds handled by workqueue',
     labelNames: queueLabels,
     registers,
   });
-  adds.inc(labels, 0);
   const queued = new Histogram({
     name: 'workqueue_queue_duration_seconds',
     help: 'How long in seconds an item stays in workqueue before being requested',
@@ -89,7 +109,6 @@ export function registerControllerMetrics(
     buckets: QUEUE_BUCKETS,
     registers,
   });
-  queued.zero(labels);
   const worked = new Histogram({
     name: 'workqueue_work_duration_seconds',
     help: 'How long in seconds processing an item from workqueue takes',
@@ -97,47 +116,40 @@ export function registerControllerMetrics(
     buckets: QUEUE_BUCKETS,
     registers,
   });
-  worked.zero(labels);
-  new Gauge({
-    name: 'workqueue_unfinished_work_seconds',
-    help: 'How many seconds of work has been done that is in progress and has not been observed by work_duration',
-    labelNames: queueLabels,
-    registers,
-    collect() {
-      this.set(labels, queue().unfinished().total);
-    },
-  });
-  new Gauge({
-    name: 'workqueue_longest_running_processor_seconds',
-    help: 'How many seconds has the longest running processor for workqueue been running',
-    labelNames: queueLabels,
-    registers,
-    collect() {
-      this.set(labels, queue().unfinished().longest);
-    },
-  });
   const retries = new Counter({
     name: 'workqueue_retries_total',
     help: 'Total number of retries handled by workqueue',
     labelNames: queueLabels,
     registers,
   });
-  retries.inc(labels, 0);
 
-  return {
-    queue: {
-      added: () => adds.inc(labels),
-      queued: (s) => queued.observe(labels, s),
-      worked: (s) => worked.observe(labels, s),
-      retried: () => retries.inc(labels),
-    },
-    processor: {
-      reconciled(_key, outcome, seconds) {
-        total.inc({ controller, result: outcome });
-        if (outcome === 'error') errors.inc({ controller });
-        time.observe({ controller }, seconds);
+  return (controller, queue, concurrency) => {
+    const m = { controller, queue, concurrency };
+    measured.push(m);
+    const l = labels(m);
+    for (const result of RESULTS) total.inc({ controller, result }, 0);
+    errors.inc({ controller }, 0);
+    time.zero({ controller });
+    maxConcurrent.set({ controller }, concurrency);
+    adds.inc(l, 0);
+    queued.zero(l);
+    worked.zero(l);
+    retries.inc(l, 0);
+    return {
+      queue: {
+        added: () => adds.inc(l),
+        queued: (s) => queued.observe(l, s),
+        worked: (s) => worked.observe(l, s),
+        retried: () => retries.inc(l),
       },
-    },
+      processor: {
+        reconciled(_key, outcome, seconds) {
+          total.inc({ controller, result: outcome });
+          if (outcome === 'error') errors.inc({ controller });
+          time.observe({ controller }, seconds);
+        },
+      },
+    };
   };
 }
 
