@@ -162,16 +162,18 @@ export async function start(options: StartOptions): Promise<Running> {
       if (stopping) return;
       stopping = true;
       log.info('stopping: closing watches and draining the queue');
-      await manager.stop();
+      const { drained } = await manager.stop();
       // Only now: nothing of ours is in flight, so the next leader never overlaps our writes.
       if ((await elector?.stop()) === 'released') log.info('released the lease');
-      await events.close(FIXED.events.closeTimeoutMs);
+      const flushed = await events.close(FIXED.events.closeTimeoutMs);
       await close();
-      await Promise.all(
-        [client, eventsClient]
-          .filter((c) => c !== options.client && c !== options.eventsClient)
-          .map((c) => c.close()),
-      );
+      // After requests were aborted, the pools are left to the process's exit: closing them would
+      // destroy HTTP/2 streams that undici 8 has already let go of, whose late 'error' event
+      // crashes the process ("ClientDestroyedError: The client is destroyed").
+      if (drained && flushed) {
+        const ours = [client, eventsClient].filter((c) => c !== options.client && c !== options.eventsClient);
+        await Promise.all(ours.map((c) => c.close()));
+      }
       log.info('stopped');
     },
   };

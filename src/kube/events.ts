@@ -112,8 +112,8 @@ export class EventRecorder {
     return this.sink.length;
   }
 
-  /** Sends what is queued for at most `timeoutMs`, then gives up on the rest. */
-  close(timeoutMs: number): Promise<void> {
+  /** Sends what is queued for at most `timeoutMs`, then gives up on the rest; true if all was sent. */
+  close(timeoutMs: number): Promise<boolean> {
     return this.sink.close(timeoutMs);
   }
 }

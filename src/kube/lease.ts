@@ -3,6 +3,7 @@
 import type { LeaseLock, LeaseRecord } from '../runtime/leader.ts';
 import { type KubeClient, KubeApiError } from './client.ts';
 import { microTime } from './microtime.ts';
+import { resourcePath } from './resources.ts';
 
 interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
@@ -18,7 +19,7 @@ interface Lease {
 }
 
 export function leaseLock(client: KubeClient, namespace: string, name: string): LeaseLock {
-  const collection = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+  const collection = resourcePath('Lease', namespace);
   const toLease = (record: LeaseRecord, resourceVersion?: string): Lease => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',

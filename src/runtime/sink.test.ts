@@ -33,7 +33,7 @@ describe('Sink', () => {
       sent.push(i);
     });
     for (const i of [1, 2, 3]) sink.post(i);
-    await sink.close(1000);
+    expect(await sink.close(1000)).toBe(true);
     expect(sent).toEqual([1, 3]);
     expect(failed).toEqual([2]);
   });
@@ -45,7 +45,7 @@ describe('Sink', () => {
     expect(sent).toEqual([1]); // stuck on the first
     expect(sink.length).toBe(3);
     expect(dropped).toEqual([2, 3, 4, 5, 6, 7]);
-    await sink.close(10);
+    expect(await sink.close(10)).toBe(false);
     expect(failed).toEqual([1]); // aborted by close
     expect(sent).toEqual([1]);
     sink.post(11);

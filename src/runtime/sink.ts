@@ -37,16 +37,21 @@ export class Sink<T> {
     this.sending ??= this.drain();
   }
 
-  /** Stops taking items; sends what is queued for at most `timeoutMs`, then aborts the rest. */
-  async close(timeoutMs: number): Promise<void> {
+  /**
+   * Stops taking items; sends what is queued for at most `timeoutMs`, then aborts the rest.
+   * True when everything was sent (nothing was aborted).
+   */
+  async close(timeoutMs: number): Promise<boolean> {
     this.closed = true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([this.sending, timeout]);
     clearTimeout(timer);
+    const flushed = this.sending === undefined;
     this.abort.abort(new Error('the event sink was closed'));
     this.items.length = 0;
     await this.sending;
+    return flushed;
   }
 
   private async drain(): Promise<void> {

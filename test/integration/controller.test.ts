@@ -3,22 +3,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { desiredPolicies } from '../../src/policy/desired.ts';
-import type { NetworkPolicy } from '../../src/policy/types.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import { startTestController } from '../support/controller.ts';
-import { clients, statusOf, uniqueName } from '../support/kube.ts';
+import { fixtures, type Policy, policiesPath, STRICT } from '../support/fixtures.ts';
+import { clients, statusOf } from '../support/kube.ts';
 import { eventually } from '../../harness/wait.ts';
 
 const kubeconfig = inject('kubeconfig');
 const admin = clients(kubeconfig);
-// NetworkPolicies are read and written in their wire form (client-node's models rename `from`).
-const raw = new KubeClient(loadKubeConfig(kubeconfig));
-type Policy = NetworkPolicy & { metadata: { resourceVersion: string; generation: number } };
-const npPath = (ns: string) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`;
+const { raw, policies, close, ...fixture } = fixtures(kubeconfig);
+const npPath = policiesPath;
 const createPolicy = (ns: string, body: unknown) => raw.request<Policy>('POST', npPath(ns), { body });
-const STRICT = ['allow-dns', 'allow-same-namespace', 'default-deny-all'];
 let ctl: Awaited<ReturnType<typeof startTestController>>;
 
 beforeAll(async () => {
@@ -28,25 +24,16 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await ctl?.stop();
-  await raw.close();
+  await close();
 });
 
-async function namespace(labels: Record<string, string> = {}): Promise<string> {
-  const name = uniqueName('it-ctl');
-  await admin.core.createNamespace({ body: { metadata: { name, labels } } });
-  return name;
-}
+const namespace = (labels: Record<string, string> = {}) => fixture.namespace('it-ctl', labels);
 
 async function setLabel(name: string, value: string | null) {
   await admin.core.patchNamespace(
     { name, body: { metadata: { labels: { isolation: value } } } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   );
-}
-
-async function policies(namespace: string): Promise<Policy[]> {
-  const list = await raw.list<Policy>(npPath(namespace));
-  return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
 const names = (ps: Policy[]) => ps.map((p) => p.metadata.name);
