@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Informer, type InformerOptions, type ListWatch, type StreamEvent } from './informer.ts';
 
 interface Obj {
-  metadata: { name: string; resourceVersion: string; managedFields?: unknown };
+  metadata: { name: string; namespace?: string; resourceVersion: string; managedFields?: unknown };
 }
 
 beforeEach(() => {
@@ -172,6 +172,35 @@ describe('Informer', () => {
     expect(delays[0]).toBeLessThanOrEqual(100);
     expect(delays[2]).toBeGreaterThanOrEqual(200);
     expect(delays[2]).toBeLessThanOrEqual(400);
+    void inf.stop();
+  });
+
+  it('indexes its cache by namespace as objects come and go', async () => {
+    const inNs = (ns: string, name: string, rv: string): Obj => ({
+      metadata: { name, namespace: ns, resourceVersion: rv },
+    });
+    const { lw } = source(
+      [inNs('a', 'x', '1'), inNs('a', 'y', '1'), inNs('b', 'x', '1')],
+      [
+        async function* () {
+          yield { type: 'DELETED', object: inNs('a', 'x', '11') };
+          yield { type: 'ADDED', object: inNs('b', 'z', '12') };
+          yield* hang(new AbortController().signal);
+        },
+      ],
+    );
+    const inf = new Informer(lw, options());
+    inf.start();
+    await inf.waitForSync();
+    await vi.advanceTimersByTimeAsync(0);
+    const names = (ns: string) =>
+      inf
+        .inNamespace(ns)
+        .map((o) => o.metadata.name)
+        .sort();
+    expect(names('a')).toEqual(['y']);
+    expect(names('b')).toEqual(['x', 'z']);
+    expect(names('c')).toEqual([]);
     void inf.stop();
   });
 });
