@@ -18,11 +18,10 @@ export function registerProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
 }
 
-/** What the metrics read of each controller: its name, its queue, its number of workers. */
+/** What the gauges read of each controller at a scrape: its name and its queue. */
 interface Measured {
   controller: string;
   queue: () => WorkQueue;
-  concurrency: number;
 }
 
 /**
@@ -124,7 +123,7 @@ export function registerControllerMetrics(
   });
 
   return (controller, queue, concurrency) => {
-    const m = { controller, queue, concurrency };
+    const m = { controller, queue };
     measured.push(m);
     const l = labels(m);
     for (const result of RESULTS) total.inc({ controller, result }, 0);

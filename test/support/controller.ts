@@ -2,6 +2,7 @@
 // local control plane: its requests counted, its log lines and metrics readable.
 import { pino } from 'pino';
 import { type Config, parseConfig } from '../../src/config.ts';
+import { CONTROLLER_NAME } from '../../src/controllers/namespace/index.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import type { NamespaceObject, ObservedPolicy } from '../../src/kube/objects.ts';
 import type { Informer } from '../../src/runtime/informer.ts';
@@ -48,7 +49,7 @@ export async function startTestController(kubeconfig: string, options: TestContr
   });
   const { manager, registry } = running;
   await manager.synced;
-  const queue = manager.queue('namespace-isolation')!;
+  const queue = manager.queue(CONTROLLER_NAME)!;
   const count = (request: string) => client.sent.get(request) ?? 0;
   return {
     client,

@@ -1,10 +1,9 @@
 // The namespace controller: watches Namespaces and the NetworkPolicies it manages, maps their events
 // to namespace keys, and reconciles each namespace's policies (reconcile.ts).
-import type { NamespaceObject, ObservedPolicy } from '../../kube/objects.ts';
+import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../../kube/objects.ts';
 import { listWatch } from '../../kube/resources.ts';
 import { select } from '../../policy/desired.ts';
 import { MANAGED_SELECTOR } from '../../policy/labels.ts';
-import { namespaceView } from '../../kube/objects.ts';
 import { FIXED, policyConfig } from '../../config.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import type { Deps } from '../deps.ts';
