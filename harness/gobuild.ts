@@ -90,22 +90,33 @@ export async function ensureGoBinary(
   return binary;
 }
 
+/** So that /version (and `kubectl version`) names the Kubernetes release the module pins. */
+function kubernetesVersion(goMod: string): string[] {
+  const version = /^\s*k8s\.io\/kubernetes (v(\d+)\.(\d+)\.\d+)\s*$/m.exec(goMod);
+  if (!version) throw new Error('test/controlplane/go.mod requires no k8s.io/kubernetes version');
+  const v = 'k8s.io/component-base/version';
+  return [
+    `-X ${v}.gitVersion=${version[1]}`,
+    `-X ${v}.gitMajor=${version[2]}`,
+    `-X ${v}.gitMinor=${version[3]}`,
+  ];
+}
+
 export const CONTROL_PLANE: GoProgram = {
   name: 'controlplane',
   module: 'test/controlplane',
   pkg: '.',
   coldBuild: '3 to 20 minutes (kube-apiserver and etcd)',
-  // So that /version (and `kubectl version`) names the Kubernetes release the module pins.
-  ldflags(goMod) {
-    const version = /^\s*k8s\.io\/kubernetes (v(\d+)\.(\d+)\.\d+)\s*$/m.exec(goMod);
-    if (!version) throw new Error('test/controlplane/go.mod requires no k8s.io/kubernetes version');
-    const v = 'k8s.io/component-base/version';
-    return [
-      `-X ${v}.gitVersion=${version[1]}`,
-      `-X ${v}.gitMajor=${version[2]}`,
-      `-X ${v}.gitMinor=${version[3]}`,
-    ];
-  },
+  ldflags: kubernetesVersion,
+};
+
+/** The real kubectl, at the control plane's release (a `tool` of its module), as GitOps tools drive it. */
+export const KUBECTL: GoProgram = {
+  name: 'kubectl',
+  module: 'test/controlplane',
+  pkg: 'k8s.io/kubernetes/cmd/kubectl',
+  coldBuild: 'about a minute after the control plane',
+  ldflags: kubernetesVersion,
 };
 
 export const KUSTOMIZE: GoProgram = {

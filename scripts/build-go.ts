@@ -1,9 +1,10 @@
-// `npm run build:go`: builds the Go programs the tests use, the local control plane and kustomize,
+// `npm run build:go`: builds the Go programs the tests use, the local control plane, kubectl and kustomize,
 // where their sources changed (CI's install step).
-import { CONTROL_PLANE, ensureGoBinary, KUSTOMIZE, MissingGoError } from '../harness/gobuild.ts';
+import { CONTROL_PLANE, ensureGoBinary, KUBECTL, KUSTOMIZE, MissingGoError } from '../harness/gobuild.ts';
 
 try {
   await ensureGoBinary(CONTROL_PLANE);
+  await ensureGoBinary(KUBECTL);
   await ensureGoBinary(KUSTOMIZE);
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
