@@ -5,10 +5,10 @@ import { stringify } from 'yaml';
 import { UsageError } from './flags.ts';
 import type { KubeClient } from './kube/client.ts';
 import { KubeApiError } from './kube/client.ts';
-import { type NamespaceObject, namespaceView } from './kube/objects.ts';
+import { managers, type NamespaceObject, namespaceView, type ObservedPolicy } from './kube/objects.ts';
 import { NAMESPACES, NETWORK_POLICIES } from './kube/resources.ts';
 import { desiredPolicies } from './policy/desired.ts';
-import { MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from './policy/labels.ts';
+import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from './policy/labels.ts';
 import { type Change, type OptOut, plan } from './policy/plan.ts';
 import type { PolicyConfig } from './policy/profiles.ts';
 import type { NetworkPolicy } from './policy/types.ts';
@@ -60,10 +60,10 @@ export async function check(
   const path = namespace
     ? `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`
     : NETWORK_POLICIES;
-  const ours = new Map<string, Map<string, NetworkPolicy>>();
-  for (const p of (await client.list<NetworkPolicy>(path, { labelSelector: MANAGED_SELECTOR })).items) {
+  const ours = new Map<string, Map<string, ObservedPolicy>>();
+  for (const p of (await client.list<ObservedPolicy>(path, { labelSelector: MANAGED_SELECTOR })).items) {
     let byName = ours.get(p.metadata.namespace);
-    if (!byName) ours.set(p.metadata.namespace, (byName = new Map<string, NetworkPolicy>()));
+    if (!byName) ours.set(p.metadata.namespace, (byName = new Map<string, ObservedPolicy>()));
     byName.set(p.metadata.name, p);
   }
 
@@ -73,11 +73,12 @@ export async function check(
   namespaces.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   for (const ns of namespaces) {
     const name = ns.metadata.name;
-    const { decision, changes } = plan(
+    const { decision, changes, notWritten } = plan(
       namespaceView(ns),
-      ours.get(name) ?? new Map<string, NetworkPolicy>(),
+      ours.get(name) ?? new Map<string, ObservedPolicy>(),
       config,
       optOut,
+      (p) => managers(p).includes(FIELD_MANAGER),
     );
     if (decision.kind === 'manage' || decision.kind === 'unknown-profile') selected++;
     if (decision.kind === 'unknown-profile') {
@@ -86,6 +87,11 @@ export async function check(
         `namespace ${name}: label ${config.selectorLabel}=${decision.value} names no profile (defined: ${Object.keys(config.profiles).join(', ')}); nothing is applied\n`,
       );
       continue;
+    }
+    if (notWritten.length > 0) {
+      out.push(
+        `namespace ${name}: ${[...notWritten].sort().join(', ')} left alone: they carry our label, but only others ever wrote them\n`,
+      );
     }
     if (changes.length === 0) continue;
     outOfCompliance++;

@@ -1,5 +1,5 @@
 // The one write path, for any kind in the resource table: server-side apply, a conditional
-// replace of whole fields, a conditional delete, and dropping labels. Each sends dryRun=All when
+// replace of whole fields, a conditional delete, and letting go of an object. Each sends dryRun=All when
 // asked and takes the caller's AbortSignal, so that a shutdown can cancel what is in flight.
 import { KubeApiError, type KubeClient } from './client.ts';
 import { objectPath, type ObjectRef } from './resources.ts';
@@ -70,17 +70,40 @@ export async function remove(
   }
 }
 
-/** Removes the given labels with a JSON merge patch (orphaning an object). */
-export async function removeLabels(
+/**
+ * Lets go of an object (orphaning it), if it is still at `resourceVersion`: removes the given
+ * labels and the field manager's entries from its managedFields, so that nothing on it says it
+ * was ours. A copy that another writer then keeps applying is theirs alone, and never fought over.
+ */
+export function letGo(
   client: KubeClient,
-  obj: ObjectRef,
-  keys: string[],
+  obj: ObjectRef & { metadata: { labels?: Record<string, string>; managedFields?: unknown } },
+  labelKeys: string[],
+  resourceVersion: string,
   options: WriteOptions,
-): Promise<void> {
-  await client.request('PATCH', objectPath(obj), {
+): Promise<unknown> {
+  const entries = (obj.metadata.managedFields as { manager: string }[] | undefined) ?? [];
+  const ours = entries.flatMap((m, i) => (m.manager === options.fieldManager ? [i] : []));
+  // Removing every entry would read as "keep them" to the API server; one empty entry resets them.
+  const managedFields =
+    ours.length > 0 && ours.length === entries.length
+      ? [{ op: 'replace', path: '/metadata/managedFields', value: [{}] }]
+      : ours.reverse().map((i) => ({ op: 'remove', path: `/metadata/managedFields/${i}` }));
+  const labels = labelKeys
+    .filter((key) => obj.metadata.labels?.[key] !== undefined)
+    .map((key) => ({
+      op: 'remove',
+      path: `/metadata/labels/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+    }));
+  return client.request('PATCH', objectPath(obj), {
     query: { fieldManager: options.fieldManager, dryRun: dryRun(options) },
-    body: { metadata: { labels: Object.fromEntries(keys.map((k) => [k, null])) } },
-    contentType: 'application/merge-patch+json',
+    // The index of each entry holds at this resourceVersion, which the API server checks.
+    body: [
+      { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion },
+      ...labels,
+      ...managedFields,
+    ],
+    contentType: 'application/json-patch+json',
     signal: options.signal,
   });
 }

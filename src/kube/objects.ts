@@ -41,9 +41,15 @@ export function lastOtherManager(
   obj: { metadata: { managedFields?: unknown } },
   self: string,
 ): string | undefined {
-  const entries = ((obj.metadata.managedFields as Manager[] | undefined) ?? []).filter(
-    (m) => m.manager !== self,
-  );
+  return managers(obj)
+    .filter((m) => m !== self)
+    .at(-1);
+}
+
+/** The field managers that wrote the object, the one that wrote last at the end. */
+export function managers(obj: { metadata: { managedFields?: unknown } }): string[] {
+  const entries = [...((obj.metadata.managedFields as Manager[] | undefined) ?? [])];
   entries.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
-  return entries.at(-1)?.manager;
+  const names = entries.map((m) => m.manager);
+  return names.filter((m, i) => names.lastIndexOf(m) === i);
 }

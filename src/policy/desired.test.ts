@@ -27,7 +27,7 @@ describe('decide', () => {
       expect(select(n, config)).toEqual(rest);
       expect(policies).toEqual(d.kind === 'manage' ? desiredPolicies(n.name, d.profile, config) : undefined);
     }
-    expect(select(cases[0]!, config)).toEqual({ kind: 'manage', profile: 'strict' });
+    expect(select(cases[0]!, config)).toEqual({ kind: 'manage', profile: 'strict', terminating: false });
   });
 
   it('gives a namespace labelled isolation=strict exactly the three strict policies', () => {
@@ -101,11 +101,16 @@ describe('decide', () => {
     });
   });
 
-  it('leaves terminating and excluded namespaces alone even when labelled', () => {
-    expect(decide(ns({ labels: { isolation: 'strict' }, terminating: true }), config)).toEqual({
-      kind: 'leave',
-      reason: 'terminating',
+  it('keeps managing a terminating namespace that is selected, and leaves an unselected one alone', () => {
+    expect(select(ns({ labels: { isolation: 'strict' }, terminating: true }), config)).toEqual({
+      kind: 'manage',
+      profile: 'strict',
+      terminating: true,
     });
+    expect(decide(ns({ terminating: true }), config)).toEqual({ kind: 'leave', reason: 'terminating' });
+  });
+
+  it('leaves excluded namespaces alone even when labelled', () => {
     expect(decide(ns({ name: 'kube-system', labels: { isolation: 'strict' } }), config)).toEqual({
       kind: 'leave',
       reason: 'excluded',

@@ -4,7 +4,7 @@ import type { PolicyConfig } from './profiles.ts';
 import type { NamespaceView, NetworkPolicy } from './types.ts';
 
 export type Decision =
-  /** Terminating or excluded: nothing is created, repaired or removed. */
+  /** Excluded, or terminating and not selected: nothing is created, repaired or removed. */
   | { kind: 'leave'; reason: 'terminating' | 'excluded' }
   /**
    * The selector label names no profile (`Strict`, a typo, or empty): existing policies are left as
@@ -13,10 +13,15 @@ export type Decision =
   | { kind: 'unknown-profile'; value: string }
   /** Not selected: our policies, if any, are removed (or orphaned, as configured). */
   | { kind: 'unselected' }
-  | { kind: 'manage'; profile: string; policies: NetworkPolicy[] };
+  /**
+   * Selected. While `terminating`, the API server still accepts updates but refuses creations: an
+   * edited policy is repaired, a deleted one is not created again, and nothing is removed.
+   */
+  | { kind: 'manage'; profile: string; terminating: boolean; policies: NetworkPolicy[] };
 
 /** A decision without the policies themselves: enough to count namespaces by profile. */
-export type Selection = Exclude<Decision, { kind: 'manage' }> | { kind: 'manage'; profile: string };
+export type Selection =
+  Exclude<Decision, { kind: 'manage' }> | { kind: 'manage'; profile: string; terminating: boolean };
 
 export function decide(ns: NamespaceView, config: PolicyConfig): Decision {
   const selection = select(ns, config);
@@ -25,7 +30,6 @@ export function decide(ns: NamespaceView, config: PolicyConfig): Decision {
 }
 
 export function select(ns: NamespaceView, config: PolicyConfig): Selection {
-  if (ns.terminating) return { kind: 'leave', reason: 'terminating' };
   if (config.excludedNamespaces.includes(ns.name)) return { kind: 'leave', reason: 'excluded' };
 
   const value = ns.labels[config.selectorLabel];
@@ -36,8 +40,9 @@ export function select(ns: NamespaceView, config: PolicyConfig): Selection {
   } else if (config.legacyAnnotation.enabled && isLegacyDefaultDeny(ns.annotations[LEGACY_ANNOTATION])) {
     profile = config.legacyAnnotation.profile;
   }
-  if (profile === undefined) return { kind: 'unselected' };
-  return { kind: 'manage', profile };
+  if (profile === undefined)
+    return ns.terminating ? { kind: 'leave', reason: 'terminating' } : { kind: 'unselected' };
+  return { kind: 'manage', profile, terminating: ns.terminating };
 }
 
 /** The policies a profile puts in a namespace, exactly as the controller applies them. */

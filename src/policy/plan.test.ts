@@ -12,28 +12,30 @@ const ns = (labels: Record<string, string>): NamespaceView => ({
 });
 const byName = (ps: NetworkPolicy[]) => new Map(ps.map((p) => [p.metadata.name, p]));
 const strict = desiredPolicies('team-a', 'strict', config);
+/** Every policy here was written by the controller, unless a test says otherwise. */
+const ours = () => true;
 const kinds = (p: ReturnType<typeof plan>) => p.changes.map((c) => `${c.kind} ${c.policy}`);
 
 describe('plan', () => {
   it('applies every policy of a newly selected namespace', () => {
     expect(
-      kinds(plan(ns({ isolation: 'strict' }), new Map<string, NetworkPolicy>(), config, 'delete')),
+      kinds(plan(ns({ isolation: 'strict' }), new Map<string, NetworkPolicy>(), config, 'delete', ours)),
     ).toEqual(['apply default-deny-all', 'apply allow-dns', 'apply allow-same-namespace']);
   });
 
   it('plans nothing when everything is in place', () => {
-    expect(plan(ns({ isolation: 'strict' }), byName(strict), config, 'delete').changes).toEqual([]);
+    expect(plan(ns({ isolation: 'strict' }), byName(strict), config, 'delete', ours).changes).toEqual([]);
   });
 
   it('re-applies only the policy that drifted, saying how', () => {
     const edited = structuredClone(strict);
     edited[1]!.spec.egress = [];
-    const p = plan(ns({ isolation: 'strict' }), byName(edited), config, 'delete');
+    const p = plan(ns({ isolation: 'strict' }), byName(edited), config, 'delete', ours);
     expect(p.changes).toMatchObject([{ kind: 'apply', policy: 'allow-dns', drift: 'modified' }]);
   });
 
   it('on a profile change applies the new policies and deletes the old ones, even in orphan mode', () => {
-    const p = plan(ns({ isolation: 'default-deny-ingress' }), byName(strict), config, 'orphan');
+    const p = plan(ns({ isolation: 'default-deny-ingress' }), byName(strict), config, 'orphan', ours);
     expect(kinds(p)).toEqual([
       'apply default-deny-ingress',
       'delete default-deny-all',
@@ -43,7 +45,7 @@ describe('plan', () => {
   });
 
   it('releases every policy of an unselected namespace the configured way', () => {
-    expect(kinds(plan(ns({}), byName(strict), config, 'orphan'))).toEqual([
+    expect(kinds(plan(ns({}), byName(strict), config, 'orphan', ours))).toEqual([
       'orphan default-deny-all',
       'orphan allow-dns',
       'orphan allow-same-namespace',
@@ -52,7 +54,7 @@ describe('plan', () => {
 
   it('changes nothing for an unknown profile value, an empty one included', () => {
     for (const value of ['Strict', '', 'stricter']) {
-      const p = plan(ns({ isolation: value }), byName(strict), config, 'delete');
+      const p = plan(ns({ isolation: value }), byName(strict), config, 'delete', ours);
       expect(p.decision).toEqual({ kind: 'unknown-profile', value });
       expect(p.changes).toEqual([]);
     }
@@ -64,9 +66,58 @@ describe('plan', () => {
       metadata: { ...strict[0]!.metadata, name: 'team-copy' },
     };
     for (const labels of [{ isolation: 'strict' }, {}] as Record<string, string>[]) {
-      const p = plan(ns(labels), byName([...strict, copied]), config, 'delete');
+      const p = plan(ns(labels), byName([...strict, copied]), config, 'delete', ours);
       expect(p.foreign).toEqual(['team-copy']);
       expect(kinds(p).filter((k) => k.includes('team-copy'))).toEqual([]);
     }
+  });
+
+  it('never removes or orphans a policy that only others wrote, and reports it instead', () => {
+    const gitops = (p: NetworkPolicy) => p.metadata.name !== 'allow-dns';
+    for (const mode of ['delete', 'orphan'] as const) {
+      const p = plan(ns({}), byName(strict), config, mode, gitops);
+      expect(kinds(p)).toEqual([`${mode} default-deny-all`, `${mode} allow-same-namespace`]);
+      expect(p.notWritten).toEqual(['allow-dns']);
+    }
+    const changed = plan(ns({ isolation: 'default-deny-ingress' }), byName(strict), config, 'delete', gitops);
+    expect(kinds(changed)).toEqual([
+      'apply default-deny-ingress',
+      'delete default-deny-all',
+      'delete allow-same-namespace',
+    ]);
+    expect(changed.notWritten).toEqual(['allow-dns']);
+  });
+
+  it('adopts matching policies that only others wrote without a write once the namespace is selected', () => {
+    const p = plan(ns({ isolation: 'strict' }), byName(strict), config, 'delete', () => false);
+    expect(p.changes).toEqual([]);
+    expect(p.notWritten).toEqual([]);
+  });
+
+  describe('a terminating namespace', () => {
+    const terminating = (labels: Record<string, string>): NamespaceView => ({
+      ...ns(labels),
+      terminating: true,
+    });
+
+    it('gets an edited policy repaired, since the API server still accepts updates there', () => {
+      const edited = structuredClone(strict);
+      edited[0]!.spec.ingress = [{}];
+      expect(
+        kinds(plan(terminating({ isolation: 'strict' }), byName(edited), config, 'delete', ours)),
+      ).toEqual(['apply default-deny-all']);
+    });
+
+    it('never gets a deleted policy created again, nor anything removed', () => {
+      expect(
+        kinds(plan(terminating({ isolation: 'strict' }), byName(strict.slice(1)), config, 'delete', ours)),
+      ).toEqual([]);
+      expect(
+        kinds(
+          plan(terminating({ isolation: 'default-deny-ingress' }), byName(strict), config, 'delete', ours),
+        ),
+      ).toEqual([]);
+      expect(kinds(plan(terminating({}), byName(strict), config, 'delete', ours))).toEqual([]);
+    });
   });
 });

@@ -19,36 +19,52 @@ export interface Plan<P extends NetworkPolicy> {
    * change or remove (someone copied the label), so left alone and reported.
    */
   foreign: string[];
+  /**
+   * Policies that would be removed (or orphaned) but that only others ever wrote, such as the
+   * output of `render` applied by a GitOps tool before the namespace is labelled: what the
+   * controller never wrote is not its to remove, so they are left alone and reported. Once the
+   * namespace is selected and their content matches, they are adopted without a write.
+   */
+  notWritten: string[];
 }
 
 /**
  * `observed` holds the namespace's policies that carry our managed-by label, by name. Policies
- * without it are the tenants' and never appear here, so are never touched.
+ * without it are the tenants' and never appear here, so are never touched. `written` says whether
+ * the controller ever wrote a policy (its field manager is among the object's managers).
  */
 export function plan<P extends NetworkPolicy>(
   ns: NamespaceView,
   observed: ReadonlyMap<string, P>,
   config: PolicyConfig,
   optOut: OptOut,
+  written: (p: P) => boolean,
 ): Plan<P> {
   const decision = decide(ns, config);
   const changes: Change<P>[] = [];
   const foreign = [...observed.keys()].filter((name) => !Object.hasOwn(config.policies, name));
+  const notWritten: string[] = [];
   const ours = new Map([...observed].filter(([name]) => !foreign.includes(name)));
+  const release = (kind: OptOut, name: string, p: P) => {
+    if (written(p)) changes.push({ kind, policy: name, observed: p });
+    else notWritten.push(name);
+  };
   if (decision.kind === 'manage') {
     for (const desired of decision.policies) {
       const current = observed.get(desired.metadata.name);
       const drift = driftOf(desired, current);
-      if (drift)
+      // A terminating namespace accepts updates but refuses creations.
+      if (drift && !(decision.terminating && !current))
         changes.push({ kind: 'apply', policy: desired.metadata.name, drift, desired, observed: current });
     }
     const wanted = new Set(decision.policies.map((p) => p.metadata.name));
     for (const [name, p] of ours) {
-      // A policy of ours the profile no longer has is deleted, even in orphan mode.
-      if (!wanted.has(name)) changes.push({ kind: 'delete', policy: name, observed: p });
+      // A policy of ours the profile no longer has is deleted, even in orphan mode; not while the
+      // namespace terminates, which deletes it anyway.
+      if (!wanted.has(name) && !decision.terminating) release('delete', name, p);
     }
   } else if (decision.kind === 'unselected') {
-    for (const [name, p] of ours) changes.push({ kind: optOut, policy: name, observed: p });
+    for (const [name, p] of ours) release(optOut, name, p);
   }
-  return { decision, changes, foreign };
+  return { decision, changes, foreign, notWritten };
 }

@@ -1,21 +1,43 @@
-// Repairs of one object that keep coming back: someone else is writing it too. The first repairs
-// are immediate (drift is repaired within moments); from the third within a window on, each waits
-// twice as long as the one before, up to a ceiling, so that two writers never hot-loop each other.
-// A repair after a quiet window starts afresh.
+// Writes of one object that another writer keeps undoing: someone else is writing it too. The
+// first writes are immediate (drift is repaired within moments); from the third within a window
+// on, each waits twice as long as the one before, up to a ceiling, so that two writers never
+// hot-loop each other. An undo that comes a whole window after our last write starts afresh.
+//
+// The window is measured from our last write to the undo that follows it (when it was seen), not
+// to our next write: a wait as long as the window must not forget the fight it belongs to.
 
 export interface FightOptions {
-  /** Repairs closer together than this belong to one fight. */
+  /** An undo seen within this long of our last write belongs to the same fight. */
   windowMs: number;
-  /** Immediate repairs before backing off (a fight is declared when this many have not helped). */
+  /** Immediate writes before backing off (a fight is declared when this many have not helped). */
   freeRepairs: number;
-  /** The first delay; doubled with each further repair. */
+  /** The first delay; doubled with each further write. */
   baseDelayMs: number;
   maxDelayMs: number;
 }
 
 interface State {
-  repairs: number;
+  writes: number;
   last: number;
+  declared: boolean;
+}
+
+/** A fight just declared: its writes so far, the wait it now imposes, and the ceiling. */
+export interface Declared {
+  writes: number;
+  waitMs: number;
+  maxWaitMs: number;
+}
+
+/**
+ * The most writes of one object a fight can cost within `durationMs` of its first write, whatever
+ * the other writer does: it undoes each write the moment it lands, and every wait runs out.
+ */
+export function fightBudget(options: FightOptions, durationMs: number): number {
+  const delays = new FightTracker(options, () => 0);
+  let writes = 0;
+  for (let t = 0; t <= durationMs; t += delays.delay(writes)) writes++;
+  return writes;
 }
 
 export class FightTracker {
@@ -28,40 +50,55 @@ export class FightTracker {
     this.now = now;
   }
 
-  /** How long a repair of the key that has had `repairs` repairs in a row waits after the last. */
-  delay(repairs: number): number {
+  /** How long a write of the key that has had `writes` writes in a row waits after the last. */
+  delay(writes: number): number {
     const { freeRepairs, baseDelayMs, maxDelayMs } = this.options;
-    if (repairs < freeRepairs) return 0;
-    return Math.min(maxDelayMs, baseDelayMs * 2 ** (repairs - freeRepairs));
+    if (writes < freeRepairs) return 0;
+    return Math.min(maxDelayMs, baseDelayMs * 2 ** (writes - freeRepairs));
   }
 
-  /** How long a repair of `key` must still wait; 0: it may be written now. */
-  wait(key: string): number {
-    const state = this.current(key);
+  /** How long a write of `key` answering an undo seen at `seenAt` must still wait; 0: now. */
+  wait(key: string, seenAt = this.now()): number {
+    const state = this.fighting(key, seenAt);
     if (!state) return 0;
-    return Math.max(0, Math.ceil(state.last + this.delay(state.repairs) - this.now()));
+    return Math.max(0, Math.ceil(state.last + this.delay(state.writes) - this.now()));
   }
 
   /**
-   * A repair of `key` was written (only those count: a write that failed was not undone by anyone).
-   * `fightStarted` the first time its repairs begin to back off.
+   * An undo of `key` seen at `seenAt` after the free writes: the fight is declared (once), with
+   * what an Event and a metric say of it, whether or not the wait has already run out.
    */
-  repaired(key: string): { repairs: number; fightStarted: boolean } {
-    const repairs = (this.current(key)?.repairs ?? 0) + 1;
-    this.states.set(key, { repairs, last: this.now() });
-    return { repairs, fightStarted: repairs === this.options.freeRepairs + 1 };
+  declare(key: string, seenAt = this.now()): Declared | undefined {
+    const state = this.fighting(key, seenAt);
+    if (!state || state.declared || this.delay(state.writes) === 0) return undefined;
+    state.declared = true;
+    return { writes: state.writes, waitMs: this.delay(state.writes), maxWaitMs: this.options.maxDelayMs };
   }
 
-  /** Forgets keys (a namespace gone) and those quiet for a whole window. */
+  /**
+   * A write of `key` answering an undo seen at `seenAt` went through (only those count: a write
+   * that failed was not undone by anyone).
+   */
+  wrote(key: string, seenAt = this.now()): void {
+    const state = this.fighting(key, seenAt);
+    this.states.set(key, {
+      writes: (state?.writes ?? 0) + 1,
+      last: this.now(),
+      declared: state?.declared ?? false,
+    });
+  }
+
+  /** Forgets keys (a namespace gone) and those no undo can join any more. */
   prune(isGone: (key: string) => boolean): void {
-    for (const key of this.states.keys()) {
-      if (isGone(key) || !this.current(key)) this.states.delete(key);
+    const { windowMs, maxDelayMs } = this.options;
+    for (const [key, state] of this.states) {
+      if (isGone(key) || this.now() - state.last >= windowMs + maxDelayMs) this.states.delete(key);
     }
   }
 
-  /** The key's state while its last repair is within the window. */
-  private current(key: string): State | undefined {
+  /** The key's fight, when the undo seen at `seenAt` came within the window of our last write. */
+  private fighting(key: string, seenAt: number): State | undefined {
     const state = this.states.get(key);
-    return state && this.now() - state.last < this.options.windowMs ? state : undefined;
+    return state && seenAt - state.last < this.options.windowMs ? state : undefined;
   }
 }

@@ -104,8 +104,7 @@ describe('a writer fighting over a policy', () => {
       });
       expect(
         ctl.logs.some(
-          (l) =>
-            l.msg === 'another writer keeps undoing a repair; repairs back off' && l.writer === 'fighter',
+          (l) => l.msg === 'another writer keeps undoing our writes; they back off' && l.writer === 'fighter',
         ),
       ).toBe(true);
 

@@ -33,7 +33,7 @@ const CLUSTER_RULES: Rule[] = [
   // src/kube/resources.ts listWatch(NAMESPACES): the namespace informer.
   { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
   // listWatch(NETWORK_POLICIES): the policy informer; applyNetworkPolicy (server-side apply: patch,
-  // and create when the policy is missing), deleteNetworkPolicy, removeLabels (patch).
+  // and create when the policy is missing), deleteNetworkPolicy, letGo (patch).
   {
     apiGroups: ['networking.k8s.io'],
     resources: ['networkpolicies'],

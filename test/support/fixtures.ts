@@ -11,7 +11,12 @@ import { uniqueName } from './kube.ts';
 export const STRICT = [...defaultPolicyConfig.profiles.strict!].sort();
 
 export type Policy = NetworkPolicy & {
-  metadata: NetworkPolicy['metadata'] & { uid: string; resourceVersion: string; generation: number };
+  metadata: NetworkPolicy['metadata'] & {
+    uid: string;
+    resourceVersion: string;
+    generation: number;
+    managedFields?: unknown;
+  };
 };
 
 export interface Event {

@@ -13,6 +13,7 @@ export const REASONS = {
   PolicyFight: { type: 'Warning', action: 'Repair' },
   UnknownProfile: { type: 'Warning', action: 'Reconcile' },
   ForeignPolicy: { type: 'Warning', action: 'Reconcile' },
+  PolicyLeftAlone: { type: 'Normal', action: 'Reconcile' },
 } as const satisfies Record<string, Pick<EventReport, 'type' | 'action'>>;
 
 export type Reason = keyof typeof REASONS;
@@ -42,21 +43,34 @@ export const events = {
   applyFailed: (policy: string, message: string) =>
     report('ApplyFailed', `NetworkPolicy ${policy}: ${message}`),
 
+  /** `drift` undone by a repair, or `released`: a policy we removed or orphaned came back with our labels. */
   fight: (
     policy: string,
-    drift: Drift,
+    undo: Drift | 'released',
     writer: string | undefined,
-    repairs: number,
-    nextMs: number,
+    writes: number,
+    waitMs: number,
     maxMs: number,
-  ) =>
-    report(
+  ) => {
+    const who = writer ? `field manager "${writer}"` : 'another writer';
+    const [what, done, fix] =
+      undo === 'released'
+        ? [
+            'given back our labels',
+            'removals',
+            'Remove it from where that writer applies it (the namespace is not selected), or label the namespace.',
+          ]
+        : [
+            undo === 'deleted' ? 'deleted' : `changed (${undo})`,
+            'repairs',
+            'Make that writer apply what `namespace-isolation-controller render` prints, or exclude this namespace.',
+          ];
+    return report(
       'PolicyFight',
-      `NetworkPolicy ${policy} was ${drift === 'deleted' ? 'deleted' : `changed (${drift})`} again by ` +
-        `${writer ? `field manager "${writer}"` : 'another writer'} after ${repairs - 1} repairs within a minute; ` +
-        `repairs now wait ${seconds(nextMs)}, doubling up to ${seconds(maxMs)}. Make that writer apply what ` +
-        '`namespace-isolation-controller render` prints, or exclude this namespace.',
-    ),
+      `NetworkPolicy ${policy} was ${what} again by ${who} after ${writes} ${done} within a minute; ` +
+        `${done} now wait ${seconds(waitMs)} after the one before, doubling up to ${seconds(maxMs)}. ${fix}`,
+    );
+  },
 
   unknownProfile: (label: string, value: string, known: string[]) =>
     report('UnknownProfile', `label ${label}=${value} names no profile; known: ${known.join(', ')}`),
@@ -66,5 +80,16 @@ export const events = {
       'ForeignPolicy',
       `NetworkPolicies ${policies.join(', ')} carry the label ${MANAGED_BY_LABEL} but are not defined in the ` +
         "controller's configuration; they are left alone: remove the label, or define them under policies",
+    ),
+
+  leftAlone: (policy: string, writers: string[], selected: boolean) =>
+    report(
+      'PolicyLeftAlone',
+      `NetworkPolicy ${policy} carries the label ${MANAGED_BY_LABEL} but only ${writers.length > 0 ? writers.map((w) => `field manager "${w}"`).join(', ') : 'others'} ` +
+        `ever wrote it, never this controller, so it is not the controller's to remove although ${selected ? 'the profile no longer has it' : 'the namespace is not selected'}; ` +
+        'it is left in place. Delete it where it is applied from, or ' +
+        (selected
+          ? 'add it back to the profile.'
+          : 'label the namespace: a matching copy is then adopted without a write.'),
     ),
 };

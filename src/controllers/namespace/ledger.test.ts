@@ -58,21 +58,37 @@ describe('RepairLedger', () => {
     expect(l.begin('ns').decide('apply', 'b', false)).toMatchObject({ write: true });
   });
 
-  it('backs off repairs another writer keeps undoing, and says so once', () => {
+  /** Another writer undoes `policy` every 200 ms for 20 s; each undo brings a round. */
+  function undoneEvery200ms(kind: 'apply' | 'release'): string[] {
     const { l, at } = ledger();
-    const repairs: string[] = [];
-    // Someone rewrites the policy every 200 ms for 20 s; each rewrite brings a round.
+    const writes: string[] = [];
     for (let ms = 0; ms <= 20_000; ms += 200) {
       at(ms);
-      l.changed('ns', 'a');
+      if (kind === 'apply') l.changed('ns', 'a'); // a release's undo (re-labelled) comes as an add
       l.observed('ns', 'a');
       const round = l.begin('ns');
-      const verdict = round.decide('apply', 'a', false);
-      if (!verdict.write) continue;
-      const written = round.wrote('a', verdict.as);
-      repairs.push(`${ms}${written.fight ? ` fight, next in ${written.fight.nextWaitMs}` : ''}`);
+      const verdict = round.decide(kind, 'a', false);
+      if (verdict.declared) writes.push(`${ms} fight: waits ${verdict.declared.waitMs}`);
+      if (verdict.write) round.wrote('a', verdict.as);
+      if (verdict.write) writes.push(`${ms}`);
     }
-    expect(repairs).toEqual(['0', '200', '1200 fight, next in 2000', '3200', '7200', '15200']);
+    return writes;
+  }
+
+  it('backs off repairs another writer keeps undoing, and declares the fight once, at the first undo it waits for', () => {
+    expect(undoneEvery200ms('apply')).toEqual([
+      '0',
+      '200',
+      '400 fight: waits 1000',
+      '1200',
+      '3200',
+      '7200',
+      '15200',
+    ]);
+  });
+
+  it('backs off releases another writer keeps undoing exactly as repairs', () => {
+    expect(undoneEvery200ms('release')).toEqual(undoneEvery200ms('apply'));
   });
 
   it('keeps a drift timed from when it was seen while its repair waits', () => {
@@ -87,7 +103,12 @@ describe('RepairLedger', () => {
     at(500);
     l.changed('ns', 'a');
     const waiting = l.begin('ns');
-    expect(waiting.decide('apply', 'a', false)).toEqual({ write: false, waitMs: 510, reason: 'fight' });
+    expect(waiting.decide('apply', 'a', false)).toEqual({
+      write: false,
+      waitMs: 510,
+      reason: 'fight',
+      declared: { writes: 2, waitMs: 1_000, maxWaitMs: 8_000 },
+    });
     expect(waiting.end()).toBe(510);
     at(1_010);
     const round = l.begin('ns');
@@ -95,7 +116,7 @@ describe('RepairLedger', () => {
     expect(round.wrote('a', 'repair').repair).toEqual({ sinceChangeMs: 510 });
   });
 
-  it('creates, not repairs, what a failed first attempt left out, and releases without a fight', () => {
+  it('creates, not repairs, what a failed first attempt left out, and releases at once', () => {
     const { l } = ledger();
     const first = l.begin('ns');
     first.decide('apply', 'a', true);

@@ -1,9 +1,10 @@
 // The repair ledger: for a planned write and a clock, write it now or wait N ms, and whether it is
 // a creation, a repair or a release. It owns what that decision needs: when each drift was seen,
 // writes not yet seen back in the cache (expectations), namespaces whose first creation failed,
-// and fights with other writers. Pure: no I/O, the clock is injected.
+// and fights with other writers: a repair or a release that another writer keeps undoing backs
+// off alike. Pure: no I/O, the clock is injected.
 import { Expectations } from '../../runtime/expectations.ts';
-import { type FightOptions, FightTracker } from '../../runtime/fight.ts';
+import { type Declared, type FightOptions, FightTracker } from '../../runtime/fight.ts';
 
 export interface LedgerOptions {
   fight: FightOptions;
@@ -16,16 +17,15 @@ export interface LedgerOptions {
 /** A namespace's first policies are created; a drift is repaired; a policy no longer wanted is released. */
 export type WriteKind = 'create' | 'repair' | 'release';
 
+/** `declared` when another writer's undo of the policy just made a fight (said once per fight). */
 export type Verdict =
-  | { write: true; as: WriteKind }
-  /** `unseen`: our last write to it is not in the cache yet; `fight`: repairs of it back off. */
-  | { write: false; waitMs: number; reason: 'unseen' | 'fight' };
+  | { write: true; as: WriteKind; declared?: Declared }
+  /** `unseen`: our last write to it is not in the cache yet; `fight`: writes of it back off. */
+  | { write: false; waitMs: number; reason: 'unseen' | 'fight'; declared?: Declared };
 
 export interface Written {
   /** A repair to count, with the time since its drift was seen (when it was). */
   repair?: { sinceChangeMs: number | undefined };
-  /** Repairs of this policy just began to back off: another writer keeps undoing them. */
-  fight?: { repairs: number; nextWaitMs: number; maxWaitMs: number };
 }
 
 export class RepairLedger {
@@ -120,36 +120,35 @@ export class Round {
    * records the expectation at once, before the request goes out (its event may beat the answer).
    */
   decide(kind: 'apply' | 'release', policy: string, first: boolean): Verdict {
-    const { options, creating, expectations, fights, namespace } = this.c;
+    const { options, creating, expectations, fights, namespace, changedAt } = this.c;
     this.first ||= first;
     const unseenMs = this.c.unseen.get(policy);
     if (unseenMs !== undefined) return this.wait(policy, unseenMs, 'unseen');
     let as: WriteKind = 'release';
     if (kind === 'apply') {
-      const created = (first || creating.has(namespace)) && !this.c.changedAt.has(policy);
+      const created = (first || creating.has(namespace)) && !changedAt.has(policy);
       as = created ? 'create' : 'repair';
-      const fightMs = as === 'repair' && !options.dryRun ? fights.wait(this.key(policy)) : 0;
-      if (fightMs > 0) return this.wait(policy, fightMs, 'fight');
+    }
+    // Repairs, re-creations and releases answer another writer's undo; a first creation does not.
+    let declared: Declared | undefined;
+    if (as !== 'create' && !options.dryRun) {
+      const [key, seenAt] = [this.key(policy), this.seenAt(policy)];
+      declared = fights.declare(key, seenAt);
+      const fightMs = fights.wait(key, seenAt);
+      if (fightMs > 0) return { ...this.wait(policy, fightMs, 'fight'), ...(declared && { declared }) };
     }
     if (!options.dryRun) expectations.expect(namespace, policy);
-    return { write: true, as };
+    return { write: true, as, ...(declared && { declared }) };
   }
 
   /** The write of `policy` succeeded. */
   wrote(policy: string, as: WriteKind): Written {
     const { options, now, fights } = this.c;
-    if (as !== 'repair' || options.dryRun) return {};
+    if (as === 'create' || options.dryRun) return {};
+    fights.wrote(this.key(policy), this.seenAt(policy));
+    if (as === 'release') return {};
     const since = this.c.changedAt.get(policy);
-    const written: Written = { repair: { sinceChangeMs: since === undefined ? undefined : now() - since } };
-    const verdict = fights.repaired(this.key(policy));
-    if (verdict.fightStarted) {
-      written.fight = {
-        repairs: verdict.repairs,
-        nextWaitMs: fights.delay(verdict.repairs),
-        maxWaitMs: fights.delay(Infinity),
-      };
-    }
-    return written;
+    return { repair: { sinceChangeMs: since === undefined ? undefined : now() - since } };
   }
 
   /** The write of `policy` failed: nothing to wait for, and its drift stays timed from when it was seen. */
@@ -167,10 +166,15 @@ export class Round {
     return this.requeueAfterMs;
   }
 
-  private wait(policy: string, waitMs: number, reason: 'unseen' | 'fight'): Verdict {
+  private wait(policy: string, waitMs: number, reason: 'unseen' | 'fight'): Verdict & { write: false } {
     this.remember(policy);
     this.requeueAfterMs = Math.min(this.requeueAfterMs ?? Infinity, waitMs);
     return { write: false, waitMs, reason };
+  }
+
+  /** When the undo a write answers was seen: its event, or now (a resync, a re-labelled policy). */
+  private seenAt(policy: string): number {
+    return this.c.changedAt.get(policy) ?? this.c.now();
   }
 
   /** A change not written now stays timed from when it was seen. */

@@ -48,7 +48,7 @@ export function registerPolicyMetrics(
   });
   const fights = new Counter({
     name: `${METRICS_PREFIX}_policy_fights_total`,
-    help: 'Times another writer kept undoing a repair of a policy (in one namespace), so that repairs back off',
+    help: 'Times another writer kept undoing a repair or removal of a policy (in one namespace), so that writes of it back off',
     labelNames: ['policy'],
     registers,
   });

@@ -2,11 +2,12 @@
 // differs, and only when the ledger says now.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { apply, remove, removeLabels, replace, type WriteOptions } from '../../kube/apply.ts';
+import { apply, letGo, remove, replace, type WriteOptions } from '../../kube/apply.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventReport, EventSubject } from '../../kube/events.ts';
 import {
   lastOtherManager,
+  managers,
   type NamespaceObject,
   namespaceView,
   type ObservedPolicy,
@@ -17,6 +18,7 @@ import type { PolicyConfig } from '../../policy/profiles.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
 import { events } from './events.ts';
+import type { Declared } from '../../runtime/fight.ts';
 import type { RepairLedger, WriteKind, Written } from './ledger.ts';
 import type { PolicyMetrics, WriteOperation } from './metrics.ts';
 
@@ -38,10 +40,10 @@ export interface ReconcilerDeps {
   metrics: PolicyMetrics;
 }
 
-type Apply = Extract<Change<ObservedPolicy>, { kind: 'apply' }>;
-
 export class NamespaceReconciler implements Reconciler {
   private readonly d: ReconcilerDeps;
+  /** Per namespace, the policies reported as left alone (only others wrote them): reported once. */
+  private readonly leftAlone = new Map<string, Set<string>>();
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -54,18 +56,21 @@ export class NamespaceReconciler implements Reconciler {
     const ns = this.d.namespaces.get(name);
     if (!ns) {
       ledger.forget(name);
+      this.leftAlone.delete(name);
       return undefined; // gone: its policies went with it
     }
     const observed = new Map(this.d.policies.inNamespace(name).map((p) => [p.metadata.name, p]));
-    const { decision, changes, foreign } = plan(
+    const { decision, changes, foreign, notWritten } = plan(
       namespaceView(ns),
       observed,
       settings.policy,
       settings.optOut,
+      (p) => managers(p).includes(FIELD_MANAGER),
     );
     const log = this.d.log.child({ namespace: name, reconcileID: randomUUID() });
     const subject = { name, uid: ns.metadata.uid };
     this.report(subject, decision, foreign, log);
+    this.reportLeftAlone(subject, decision.kind === 'manage', notWritten, observed, log);
 
     const errors: unknown[] = [];
     for (const change of changes) {
@@ -74,6 +79,7 @@ export class NamespaceReconciler implements Reconciler {
         change.policy,
         observed.size === 0,
       );
+      if (verdict.declared) this.fight(subject, change, verdict.declared, log);
       if (!verdict.write) {
         log.debug({ policy: change.policy, waitMs: verdict.waitMs, reason: verdict.reason }, 'write waits');
         continue;
@@ -116,6 +122,31 @@ export class NamespaceReconciler implements Reconciler {
     }
   }
 
+  /** Policies that only others wrote, left in place: reported when first seen so, not at every round. */
+  private reportLeftAlone(
+    subject: EventSubject,
+    selected: boolean,
+    notWritten: string[],
+    observed: ReadonlyMap<string, ObservedPolicy>,
+    log: Logger,
+  ): void {
+    const known = this.leftAlone.get(subject.name);
+    if (notWritten.length === 0) {
+      this.leftAlone.delete(subject.name);
+      return;
+    }
+    this.leftAlone.set(subject.name, new Set(notWritten));
+    for (const policy of notWritten) {
+      if (known?.has(policy)) continue;
+      const writers = managers(observed.get(policy)!);
+      log.info(
+        { policy, writers },
+        'policy carries our label but only others wrote it; not ours to remove, left in place',
+      );
+      this.d.record(subject, events.leftAlone(policy, writers, selected));
+    }
+  }
+
   /** Sends one change. A modified spec is replaced whole, since fields another manager added survive an apply. */
   private async write(change: Change<ObservedPolicy>, signal: AbortSignal): Promise<WriteOperation> {
     const { client, settings } = this.d;
@@ -140,7 +171,14 @@ export class NamespaceReconciler implements Reconciler {
     }
     const { observed } = change;
     if (change.kind === 'delete') await remove(client, observed, observed.metadata.resourceVersion, options);
-    else await removeLabels(client, observed, [MANAGED_BY_LABEL, PROFILE_LABEL], options);
+    else
+      await letGo(
+        client,
+        observed,
+        [MANAGED_BY_LABEL, PROFILE_LABEL],
+        observed.metadata.resourceVersion!,
+        options,
+      );
     return change.kind;
   }
 
@@ -173,30 +211,20 @@ export class NamespaceReconciler implements Reconciler {
       const { sinceChangeMs } = written.repair;
       metrics.repaired(policy, change.drift, sinceChangeMs === undefined ? undefined : sinceChangeMs / 1000);
     }
-    if (written.fight) this.fight(subject, change, written.fight, log);
   }
 
-  private fight(
-    subject: EventSubject,
-    change: Apply,
-    fight: NonNullable<Written['fight']>,
-    log: Logger,
-  ): void {
+  /** Writes of a policy began to wait: another writer keeps undoing them. Said once per fight. */
+  private fight(subject: EventSubject, change: Change<ObservedPolicy>, fight: Declared, log: Logger): void {
     const writer = change.observed && lastOtherManager(change.observed, FIELD_MANAGER);
+    const undo = change.kind === 'apply' ? change.drift : 'released';
     this.d.metrics.fightStarted(change.policy);
     log.warn(
-      {
-        policy: change.policy,
-        writer,
-        drift: change.drift,
-        repairs: fight.repairs,
-        nextWaitMs: fight.nextWaitMs,
-      },
-      'another writer keeps undoing a repair; repairs back off',
+      { policy: change.policy, writer, undo, writes: fight.writes, waitMs: fight.waitMs },
+      'another writer keeps undoing our writes; they back off',
     );
     this.d.record(
       subject,
-      events.fight(change.policy, change.drift, writer, fight.repairs, fight.nextWaitMs, fight.maxWaitMs),
+      events.fight(change.policy, undo, writer, fight.writes, fight.waitMs, fight.maxWaitMs),
     );
   }
 }
