@@ -3,7 +3,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { managers } from '../../src/kube/objects.ts';
+import { canonicalSpec } from '../../src/policy/compare.ts';
 import { desiredPolicies } from '../../src/policy/desired.ts';
+import { FIELD_MANAGER } from '../../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import { startTestController } from '../support/controller.ts';
 import { fixtures, type Policy, policiesPath, STRICT } from '../support/fixtures.ts';
@@ -154,6 +157,13 @@ describe('namespace isolation controller', () => {
       }, 'the policies to lose their labels');
       expect(names(left)).toEqual(STRICT);
       expect(left.every((p) => !p.metadata.labels?.['namespace-isolation-controller/profile'])).toBe(true);
+      // Nothing says they were ours: our managedFields entries went with the labels; the content stayed.
+      expect(left.map((p) => managers(p))).toEqual(STRICT.map(() => []));
+      const desired = new Map(
+        desiredPolicies(ns, 'strict', defaultPolicyConfig).map((p) => [p.metadata.name, p]),
+      );
+      for (const p of left)
+        expect(canonicalSpec(p.spec)).toBe(canonicalSpec(desired.get(p.metadata.name)!.spec));
     } finally {
       await ctl.stop();
       ctl = await startTestController(kubeconfig);
