@@ -11,7 +11,7 @@ import { networkPolicyPath, resourcePath } from '../../src/kube/resources.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from '../../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import { fightBudget } from '../../src/runtime/fight.ts';
-import { startTestController } from '../support/controller.ts';
+import { startTestController, type TestControllerOptions } from '../support/controller.ts';
 import { fixtures, STRICT } from '../support/fixtures.ts';
 import { gitOpsTool, kubectl } from '../support/kubectl.ts';
 import { eventually } from '../../harness/wait.ts';
@@ -31,6 +31,16 @@ const label = (ns: string, value: string | undefined) =>
   kubectl(kubeconfig, ['label', 'namespace', ns, value ? `isolation=${value}` : 'isolation-', '--overwrite']);
 
 type Controller = Awaited<ReturnType<typeof startTestController>>;
+
+/** A controller of its own for the tests of one describe block. */
+function controllerFor(options?: TestControllerOptions): () => Controller {
+  let ctl: Controller | undefined;
+  beforeAll(async () => {
+    ctl = await startTestController(kubeconfig, options);
+  });
+  afterAll(() => ctl?.stop());
+  return () => ctl!;
+}
 
 /** The controller's NetworkPolicy writes in `ns` (creations, repairs, removals), optionally after `since` (epoch ms). */
 function writesIn(ctl: Controller, ns: string, since = 0): string[] {
@@ -67,15 +77,12 @@ const count = (list: string[], reason: string) => list.filter((r) => r === reaso
 const reasons = async (ns: string) => (await events(ns)).map((e) => e.reason);
 
 describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
-  let ctl: Controller;
-  beforeAll(async () => {
-    ctl = await startTestController(kubeconfig);
-  });
-  afterAll(() => ctl.stop());
+  const controller = controllerFor();
 
   it('label first, rendered copies second: created once, then 0 writes however often Git syncs', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = await namespace('go-label-first', { isolation: 'strict' });
     await inSync(ns);
     const started = Date.now();
@@ -93,6 +100,7 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
   it('rendered copies first, label second: left alone and reported once each, then adopted with 0 writes', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = await namespace('go-policies-first');
     const tool = gitOpsTool(kubeconfig, () => rendered(ns), { fieldManager: ARGO });
     const labelAt = performance.now() + SYNCING_MS / 2;
@@ -127,6 +135,7 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
   it('namespace and copies in one apply: at most the 3 creations, no conflict for Git', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = `go-together-${Math.random().toString(16).slice(2, 10)}`;
     const syncs = await gitOpsTool(kubeconfig, () => namespaceYaml(ns) + rendered(ns), {
       fieldManager: ARGO,
@@ -141,6 +150,7 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
   it('opt-out with the copies still in Git: our policies removed once, Git’s copies then left alone', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = await namespace('go-opt-out', { isolation: 'strict' });
     await inSync(ns);
     const tool = gitOpsTool(kubeconfig, () => rendered(ns), { fieldManager: ARGO });
@@ -164,6 +174,7 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
   it('a GitOps tool forcing different content: repairs back off within the fight budget, with a Warning naming it', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = await namespace('go-force', { isolation: 'strict' });
     await inSync(ns);
     // Git holds a default-deny-all that lets everything in, and takes the fields over at each sync.
@@ -199,6 +210,7 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
   it('a writer applying the copies as the controller itself, in an unselected namespace: removals back off within the budget', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = await namespace('go-impostor');
     const started = Date.now();
     const syncs = await gitOpsTool(kubeconfig, () => rendered(ns), { fieldManager: FIELD_MANAGER }).syncUntil(
@@ -220,15 +232,12 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
 });
 
 describe('GitOps orders, opt-out orphaning', () => {
-  let ctl: Controller;
-  beforeAll(async () => {
-    ctl = await startTestController(kubeconfig, { config: { optOut: 'orphan' } });
-  });
-  afterAll(() => ctl.stop());
+  const controller = controllerFor({ config: { optOut: 'orphan' } });
 
   it('opt-out with the copies still in Git: let go of once, then Git’s copies are left alone', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = await namespace('go-orphan', { isolation: 'strict' });
     await inSync(ns);
     const tool = gitOpsTool(kubeconfig, () => rendered(ns), { fieldManager: ARGO });
@@ -249,15 +258,12 @@ describe('GitOps orders, opt-out orphaning', () => {
 });
 
 describe('a namespace stuck in Terminating', () => {
-  let ctl: Controller;
-  beforeAll(async () => {
-    ctl = await startTestController(kubeconfig);
-  });
-  afterAll(() => ctl.stop());
+  const controller = controllerFor();
 
   it('gets an edited policy repaired, a deleted one not created again, and no retries', async ({
     expect,
   }) => {
+    const ctl = controller();
     const ns = await namespace('go-terminating', { isolation: 'strict' });
     await inSync(ns);
     // A finalizer nothing completes keeps it Terminating, whatever else runs in the control plane.
