@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { managers } from '../../src/kube/objects.ts';
 import { canonicalSpec } from '../../src/policy/compare.ts';
 import { desiredPolicies } from '../../src/policy/desired.ts';
-import { FIELD_MANAGER } from '../../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import { startTestController } from '../support/controller.ts';
 import { fixtures, type Policy, policiesPath, STRICT } from '../support/fixtures.ts';
@@ -79,11 +78,10 @@ describe('namespace isolation controller', () => {
       ).items
         .map((e) => `${e.reason}: ${e.note}`)
         .sort();
-    await eventually(async () => (await notes()).length === 4, 'the Events');
+    // One Event for the namespace's first policies together, one per repair.
+    await eventually(async () => (await notes()).length === 2, 'the Events');
     expect(await notes()).toEqual([
-      'PolicyApplied: created NetworkPolicy allow-dns for profile strict',
-      'PolicyApplied: created NetworkPolicy allow-same-namespace for profile strict',
-      'PolicyApplied: created NetworkPolicy default-deny-all for profile strict',
+      'PolicyApplied: created NetworkPolicies default-deny-all, allow-dns, allow-same-namespace for profile strict',
       'PolicyRepaired: repaired NetworkPolicy allow-dns (deleted) for profile strict',
     ]);
 

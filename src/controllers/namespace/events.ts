@@ -25,9 +25,12 @@ const done = (dryRun: boolean, what: string) => (dryRun ? `dry run: would have $
 
 const seconds = (ms: number) => `${ms / 1000} s`;
 
+const networkPolicies = (names: string[]) =>
+  `${names.length === 1 ? 'NetworkPolicy' : 'NetworkPolicies'} ${names.join(', ')}`;
+
 export const events = {
-  created: (policy: string, profile: string, dryRun: boolean) =>
-    report('PolicyApplied', `${done(dryRun, `created NetworkPolicy ${policy}`)} for profile ${profile}`),
+  created: (policies: string[], profile: string, dryRun: boolean) =>
+    report('PolicyApplied', `${done(dryRun, `created ${networkPolicies(policies)}`)} for profile ${profile}`),
 
   repaired: (policy: string, drift: Drift, profile: string, dryRun: boolean) =>
     report(
@@ -82,14 +85,18 @@ export const events = {
         "controller's configuration; they are left alone: remove the label, or define them under policies",
     ),
 
-  leftAlone: (policy: string, writers: string[], selected: boolean) =>
-    report(
+  leftAlone: (policies: string[], writers: string[], selected: boolean) => {
+    const who = writers.length > 0 ? writers.map((w) => `field manager "${w}"`).join(', ') : 'others';
+    const why = selected ? 'the profile does not have it' : 'the namespace is not selected';
+    const fix = selected
+      ? 'add it back to the profile.'
+      : 'label the namespace: a matching copy is then adopted without a write.';
+    const [it, one] = policies.length === 1 ? ['it', ''] : ['each', ' of them'];
+    return report(
       'PolicyLeftAlone',
-      `NetworkPolicy ${policy} carries the label ${MANAGED_BY_LABEL} but only ${writers.length > 0 ? writers.map((w) => `field manager "${w}"`).join(', ') : 'others'} ` +
-        `ever wrote it, never this controller, so it is not the controller's to remove although ${selected ? 'the profile no longer has it' : 'the namespace is not selected'}; ` +
-        'it is left in place. Delete it where it is applied from, or ' +
-        (selected
-          ? 'add it back to the profile.'
-          : 'label the namespace: a matching copy is then adopted without a write.'),
-    ),
+      `Left in place: ${networkPolicies(policies)}, with the label ${MANAGED_BY_LABEL} but written only by ${who}, ` +
+        `never by this controller, so not its to remove although ${why}. Delete ${it}${one} where it is ` +
+        `applied from, or ${fix}`,
+    );
+  },
 };

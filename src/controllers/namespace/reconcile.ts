@@ -73,6 +73,8 @@ export class NamespaceReconciler implements Reconciler {
     this.reportLeftAlone(subject, decision.kind === 'manage', notWritten, observed, log);
 
     const errors: unknown[] = [];
+    /** A namespace's first policies get one Event between them, not one each. */
+    const created: string[] = [];
     for (const change of changes) {
       const verdict = round.decide(
         change.kind === 'apply' ? 'apply' : 'release',
@@ -87,11 +89,15 @@ export class NamespaceReconciler implements Reconciler {
       try {
         const operation = await this.write(change, signal);
         this.wrote(subject, change, operation, verdict.as, round.wrote(change.policy, verdict.as), log);
+        if (verdict.as === 'create') created.push(change.policy);
       } catch (err) {
         round.failed(change.policy);
         errors.push(err);
         if (change.kind === 'apply') this.d.record(subject, events.applyFailed(change.policy, message(err)));
       }
+    }
+    if (created.length > 0 && decision.kind === 'manage') {
+      this.d.record(subject, events.created(created, decision.profile, settings.dryRun));
     }
     const requeueAfter = round.end();
     if (errors.length > 0) throw new ReconcileError(name, errors);
@@ -136,15 +142,14 @@ export class NamespaceReconciler implements Reconciler {
       return;
     }
     this.leftAlone.set(subject.name, new Set(notWritten));
-    for (const policy of notWritten) {
-      if (known?.has(policy)) continue;
-      const writers = managers(observed.get(policy)!);
-      log.info(
-        { policy, writers },
-        'policy carries our label but only others wrote it; not ours to remove, left in place',
-      );
-      this.d.record(subject, events.leftAlone(policy, writers, selected));
-    }
+    const fresh = notWritten.filter((policy) => !known?.has(policy));
+    if (fresh.length === 0) return;
+    const writers = [...new Set(fresh.flatMap((policy) => managers(observed.get(policy)!)))];
+    log.info(
+      { policies: fresh, writers },
+      'policies carry our label but only others wrote them; not ours to remove, left in place',
+    );
+    this.d.record(subject, events.leftAlone(fresh, writers, selected));
   }
 
   /** Sends one change. A modified spec is replaced whole, since fields another manager added survive an apply. */
@@ -202,11 +207,7 @@ export class NamespaceReconciler implements Reconciler {
     }
     const profile = change.desired.metadata.labels?.[PROFILE_LABEL] ?? '';
     log.info({ policy, drift: change.drift, operation, dryRun: settings.dryRun }, 'applied NetworkPolicy');
-    record(
-      as === 'create'
-        ? events.created(policy, profile, settings.dryRun)
-        : events.repaired(policy, change.drift, profile, settings.dryRun),
-    );
+    if (as !== 'create') record(events.repaired(policy, change.drift, profile, settings.dryRun));
     if (written.repair) {
       const { sinceChangeMs } = written.repair;
       metrics.repaired(policy, change.drift, sinceChangeMs === undefined ? undefined : sinceChangeMs / 1000);
