@@ -139,6 +139,8 @@ export type Config = z.output<typeof schema>;
 export const FIXED = {
   /** A failed list or watch is retried after 200 ms doubling to 30 s, with jitter. */
   watchBackoff: { baseMs: 200, maxMs: 30_000 },
+  /** While watches back off, how often one probe asks whether the API server answers again. */
+  recoveryProbeMs: 1_000,
   /** Two free repairs within a minute, then 1 s doubling up to 60 s between repairs. */
   fight: { windowMs: 60_000, freeRepairs: 2, baseDelayMs: 1_000, maxDelayMs: 60_000 },
   /** How long a write not seen back in the cache leaves its policy alone. */

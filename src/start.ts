@@ -109,6 +109,8 @@ export async function start(options: StartOptions): Promise<Running> {
         log.warn('a watch fell silent: replacing the connections to the API server');
         client.resetConnections();
       },
+      probe: (signal) => client.ready(signal),
+      probeEveryMs: FIXED.recoveryProbeMs,
     },
     log,
     registry,

@@ -102,6 +102,23 @@ export class KubeClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** Whether the API server answers its /readyz (ready to serve, etcd reachable); never throws. */
+  async ready(signal?: AbortSignal): Promise<boolean> {
+    try {
+      const { agent, headers } = await this.prepare();
+      const res = await this.fetch('GET', this.url('/readyz'), {
+        method: 'GET',
+        headers,
+        dispatcher: agent,
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
+      });
+      await res.text();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
   /** Every page of a list, each item passed through `keep`, with the resourceVersion to watch from. */
   async list<T>(
     path: string,

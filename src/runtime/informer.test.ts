@@ -175,6 +175,29 @@ describe('Informer', () => {
     void inf.stop();
   });
 
+  it('cuts a backoff short when woken, saying how much of it was left, and only while backing off', async () => {
+    const failing = async function* (): AsyncIterable<StreamEvent<Obj>> {
+      await tick();
+      yield* [];
+      throw new Error('connection refused');
+    };
+    const { lw, calls } = source([obj('a', '5')], [failing]);
+    const inf = new Informer(lw, options({ backoffBaseMs: 20_000, backoffMaxMs: 20_000 }));
+    inf.start();
+    await inf.waitForSync();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(inf.backingOff).toBe(true);
+    expect(calls.watch.length).toBe(1);
+    const left = inf.wake()!;
+    expect(left).toBeGreaterThanOrEqual(9_000); // equal jitter: 10 to 20 s, 1 s of it gone
+    expect(left).toBeLessThanOrEqual(19_000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.watch.length).toBe(2); // watching again at once, from where it was
+    expect(inf.backingOff).toBe(false);
+    expect(inf.wake()).toBeUndefined();
+    void inf.stop();
+  });
+
   it('indexes its cache by namespace as objects come and go', async () => {
     const inNs = (ns: string, name: string, rv: string): Obj => ({
       metadata: { name, namespace: ns, resourceVersion: rv },

@@ -73,6 +73,8 @@ export class Informer<T extends KubeObject> {
   private running: Promise<void> | undefined;
   private syncWaiters: (() => void)[] = [];
   private sleepCancel: (() => void) | undefined;
+  /** While backing off: when the next attempt is due (performance.now()). */
+  private sleepingUntil: number | undefined;
   /**
    * The resourceVersion of the last list or event seen: where the next watch starts, however the
    * last one ended (a restart from an earlier one would replay events already applied).
@@ -123,6 +125,22 @@ export class Informer<T extends KubeObject> {
 
   start(): void {
     this.running ??= this.loop();
+  }
+
+  /** Waiting out a backoff after a failed list or watch. */
+  get backingOff(): boolean {
+    return this.sleepingUntil !== undefined;
+  }
+
+  /**
+   * Cuts a backoff short: the next attempt starts now (the server is known to answer again).
+   * Returns how much of the wait was left, or undefined when it was not backing off.
+   */
+  wake(): number | undefined {
+    if (this.sleepingUntil === undefined) return undefined;
+    const left = Math.max(0, Math.round(this.sleepingUntil - performance.now()));
+    this.sleepCancel?.();
+    return left;
   }
 
   async stop(): Promise<void> {
@@ -273,12 +291,16 @@ export class Informer<T extends KubeObject> {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
+    this.sleepingUntil = performance.now() + ms;
+    return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.sleepCancel = () => {
         clearTimeout(timer);
         resolve();
       };
+    }).finally(() => {
+      this.sleepingUntil = undefined;
+      this.sleepCancel = undefined;
     });
   }
 }

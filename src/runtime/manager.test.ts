@@ -31,6 +31,8 @@ const options = {
   watch: { silenceTimeoutMs: 60_000, backoffBaseMs: 10, backoffMaxMs: 100 },
   metricsPrefix: 'test',
   connectionDead: () => undefined,
+  probe: () => Promise.resolve(true),
+  probeEveryMs: 1_000,
 };
 
 describe('Manager', () => {

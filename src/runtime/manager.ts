@@ -11,6 +11,7 @@ import {
   SilentStream,
   type WatchOptions,
 } from './informer.ts';
+import { Recovery } from './recovery.ts';
 import { registerControllerMetrics, registerInformerMetrics } from './metrics.ts';
 import { Processor, type Reconciler } from './processor.ts';
 import { ExponentialBackoff, MaxOf, TokenBucket } from './ratelimit.ts';
@@ -52,6 +53,9 @@ export interface ManagerOptions {
   metricsPrefix: string;
   /** A watch fell silent: the connections to the API server are presumed dead. */
   connectionDead(): void;
+  /** Whether the API server answers (its /readyz): probed while watches back off, see Recovery. */
+  probe(signal: AbortSignal): Promise<boolean>;
+  probeEveryMs: number;
 }
 
 interface Running {
@@ -69,6 +73,7 @@ export class Manager<D> {
   private readonly log: Logger;
   private readonly abort = new AbortController();
   private readonly informerHooks: (resource: string) => InformerHooks;
+  private readonly recovery: Recovery;
   private resync: NodeJS.Timeout | undefined;
   private leading = false;
   /** Resolves when every informer has synced. */
@@ -83,6 +88,15 @@ export class Manager<D> {
   ) {
     this.options = options;
     this.log = log;
+    this.recovery = new Recovery(this.informers, {
+      probe: (signal) => options.probe(signal),
+      everyMs: options.probeEveryMs,
+      recovered: (woken) =>
+        log.info(
+          { resources: woken.map((w) => w.name), cutShortMs: woken.map((w) => w.cutShortMs) },
+          'the API server answers again; watches restart now',
+        ),
+    });
     const informerMetrics = registerInformerMetrics(registry, options.metricsPrefix);
     this.informerHooks = (resource) => this.hooks(resource, informerMetrics(resource));
     const controllerMetrics = registerControllerMetrics(registry);
@@ -168,7 +182,7 @@ export class Manager<D> {
    */
   async stop(): Promise<{ drained: boolean }> {
     clearInterval(this.resync);
-    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all([this.recovery.stop(), ...[...this.informers.values()].map((i) => i.stop())]);
     const drained = await Promise.all(
       this.controllers.map((c) => c.queue.shutDownWithDrain(this.options.drainTimeoutMs)),
     );
@@ -214,6 +228,7 @@ export class Manager<D> {
         // likely not the only one (a NAT or load balancer gone), and idle ones would hold the
         // next requests until they time out. Replace them all.
         if (error instanceof SilentStream) this.options.connectionDead();
+        void this.recovery.backingOff();
       },
       listed: (count) => {
         metrics.listed?.(count);
