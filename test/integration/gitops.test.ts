@@ -254,8 +254,8 @@ describe('GitOps orders, opt-out orphaning', () => {
     await inSync(ns);
     const tool = gitOpsTool(kubeconfig, () => rendered(ns), { fieldManager: ARGO });
     await tool.sync();
-    await label(ns, undefined);
     const started = Date.now();
+    await label(ns, undefined);
     const syncs = await tool.syncUntil(performance.now() + SYNCING_MS);
     await settled(ctl, ns);
     const writes = writesIn(ctl, ns, started);

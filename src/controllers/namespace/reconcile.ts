@@ -15,10 +15,10 @@ import {
 import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../../policy/labels.ts';
 import { type Change, type OptOut, plan } from '../../policy/plan.ts';
 import type { PolicyConfig } from '../../policy/profiles.ts';
+import type { Declared } from '../../runtime/fight.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
 import { events } from './events.ts';
-import type { Declared } from '../../runtime/fight.ts';
 import type { RepairLedger, WriteKind, Written } from './ledger.ts';
 import type { PolicyMetrics, WriteOperation } from './metrics.ts';
 
