@@ -42,6 +42,13 @@ export interface ListResult<T> {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** A readiness probe is one of many, a second apart: it need not wait long. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** The caller's signal (a shutdown), if any, and a deadline. */
+function deadline(ms: number, signal: AbortSignal | undefined): AbortSignal {
+  return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
+}
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -93,9 +100,7 @@ export class KubeClient {
       dispatcher: agent,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       // The caller's signal (a shutdown) and a deadline for every request.
-      signal: options.signal
-        ? AbortSignal.any([options.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
-        : AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      signal: deadline(REQUEST_TIMEOUT_MS, options.signal),
     });
     const text = await res.text();
     if (!res.ok) throw apiError(method, path, res.status, text);
@@ -110,7 +115,7 @@ export class KubeClient {
         method: 'GET',
         headers,
         dispatcher: agent,
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
+        signal: deadline(PROBE_TIMEOUT_MS, signal),
       });
       await res.text();
       return res.ok;
