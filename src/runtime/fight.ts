@@ -34,10 +34,16 @@ export interface Declared {
  * the other writer does: it undoes each write the moment it lands, and every wait runs out.
  */
 export function fightBudget(options: FightOptions, durationMs: number): number {
-  const delays = new FightTracker(options, () => 0);
   let writes = 0;
-  for (let t = 0; t <= durationMs; t += delays.delay(writes)) writes++;
+  for (let t = 0; t <= durationMs; t += delayAfter(options, writes)) writes++;
   return writes;
+}
+
+/** How long a write that follows `writes` writes in a row waits after the last. */
+function delayAfter(options: FightOptions, writes: number): number {
+  const { freeRepairs, baseDelayMs, maxDelayMs } = options;
+  if (writes < freeRepairs) return 0;
+  return Math.min(maxDelayMs, baseDelayMs * 2 ** (writes - freeRepairs));
 }
 
 export class FightTracker {
@@ -50,18 +56,11 @@ export class FightTracker {
     this.now = now;
   }
 
-  /** How long a write of the key that has had `writes` writes in a row waits after the last. */
-  delay(writes: number): number {
-    const { freeRepairs, baseDelayMs, maxDelayMs } = this.options;
-    if (writes < freeRepairs) return 0;
-    return Math.min(maxDelayMs, baseDelayMs * 2 ** (writes - freeRepairs));
-  }
-
   /** How long a write of `key` answering an undo seen at `seenAt` must still wait; 0: now. */
   wait(key: string, seenAt = this.now()): number {
     const state = this.fighting(key, seenAt);
     if (!state) return 0;
-    return Math.max(0, Math.ceil(state.last + this.delay(state.writes) - this.now()));
+    return Math.max(0, Math.ceil(state.last + delayAfter(this.options, state.writes) - this.now()));
   }
 
   /**
@@ -70,9 +69,11 @@ export class FightTracker {
    */
   declare(key: string, seenAt = this.now()): Declared | undefined {
     const state = this.fighting(key, seenAt);
-    if (!state || state.declared || this.delay(state.writes) === 0) return undefined;
+    if (!state || state.declared) return undefined;
+    const waitMs = delayAfter(this.options, state.writes);
+    if (waitMs === 0) return undefined; // still within the free writes
     state.declared = true;
-    return { writes: state.writes, waitMs: this.delay(state.writes), maxWaitMs: this.options.maxDelayMs };
+    return { writes: state.writes, waitMs, maxWaitMs: this.options.maxDelayMs };
   }
 
   /**
