@@ -1,4 +1,5 @@
-// Builds and runs the local control plane (test/controlplane: embedded etcd + kube-apiserver) for
+// Builds and runs the local control plane (test/controlplane: embedded etcd, kube-apiserver and
+// kube-controller-manager) for
 // tests, the demo and the benchmark: start, stop, restart on the same data, compact etcd.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -19,6 +20,8 @@ export interface ControlPlaneOptions {
   users?: Record<string, string[]>;
   /** Extra kube-apiserver flags, e.g. `--watch-cache=false`. */
   apiserverArgs?: string[];
+  /** kube-controller-manager's controllers; '' runs none. The program's default list when absent. */
+  controllers?: string;
 }
 
 interface ReadyLine {
@@ -85,6 +88,7 @@ export class ControlPlane {
       args.push('--user', `${name}=${groups.join(',')}`);
     }
     for (const a of this.options.apiserverArgs ?? []) args.push('--apiserver-arg', a);
+    if (this.options.controllers !== undefined) args.push(`--controllers=${this.options.controllers}`);
 
     const logPath = join(this.options.dataDir, 'controlplane.log');
     const log = createWriteStream(logPath, { flags: 'a' });

@@ -7,6 +7,12 @@
 // kubeconfigs and prints one JSON line starting with {"ready":true ...} on stdout. SIGTERM or
 // SIGINT stops the API server gracefully, then etcd. A small HTTP endpoint on 127.0.0.1 lets
 // tests compact etcd (POST /compact) so that old resourceVersions answer 410 Gone.
+//
+// Once the API server is ready, kube-controller-manager runs beside it (this same binary,
+// re-executed as `controlplane controller-manager ...`, so that the two components keep their
+// process-wide state apart) with the controllers that --controllers names: namespaces really go
+// away after a delete, owners' dependents are collected, and Deployments make ReplicaSets and
+// Pods for admission to judge. Nothing schedules or runs those Pods.
 package main
 
 import (
@@ -27,6 +33,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -39,7 +46,16 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+	kcm "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 )
+
+// defaultControllers are the kube-controller-manager controllers the tests rely on. Not the
+// serviceaccount controller: a default ServiceAccount in each of the tests' thousands of
+// namespaces slowed the suite by a third, and with the ServiceAccount admission plugin off no Pod
+// needs one.
+const defaultControllers = "namespace-controller,garbage-collector-controller,deployment-controller,replicaset-controller," +
+	"serviceaccount-token-controller,validatingadmissionpolicy-status-controller," +
+	"clusterrole-aggregation-controller" // fills edit, admin and view: tenants' usual roles
 
 // state is what must survive a restart on the same data folder.
 type state struct {
@@ -84,6 +100,14 @@ func (s *stringFlags) Set(v string) error { *s = append(*s, v); return nil }
 const adminUser = "admin"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "controller-manager" {
+		cmd := kcm.NewControllerManagerCommand()
+		cmd.SetArgs(os.Args[2:])
+		if err := cmd.Execute(); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "controlplane: %v\n", err)
 		os.Exit(1)
@@ -98,6 +122,7 @@ func run() error {
 		readyTimeout    time.Duration
 		shutdownTimeout time.Duration
 		exitWithParent  bool
+		controllers     string
 	)
 	flag.StringVar(&dataDir, "data-dir", "", "folder for etcd data, certificates, tokens and kubeconfigs (required; reused on restart)")
 	flag.Var(&users, "user", "extra token user NAME=GROUP1,GROUP2 (repeatable); a kubeconfig is written for each")
@@ -105,6 +130,7 @@ func run() error {
 	flag.DurationVar(&readyTimeout, "ready-timeout", 3*time.Minute, "how long to wait for the API server to become ready")
 	flag.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "after SIGTERM, how long the API server may take to stop before etcd is closed anyway")
 	flag.BoolVar(&exitWithParent, "exit-with-parent", false, "stop when the process that started this one dies")
+	flag.StringVar(&controllers, "controllers", defaultControllers, "kube-controller-manager controllers to run once the API server is ready; empty runs no controller-manager")
 	flag.Parse()
 	if dataDir == "" {
 		return errors.New("--data-dir is required")
@@ -214,6 +240,15 @@ func run() error {
 		}
 		kubeconfigs[u.name] = path
 	}
+	var kcmExited <-chan error // nil, and so never ready, without a controller-manager
+	if controllers != "" {
+		exited, stopKCM, err := startControllerManager(dataDir, admin, saKey, filepath.Join(certDir, "apiserver.crt"), controllers)
+		if err != nil {
+			return fmt.Errorf("kube-controller-manager: %w", err)
+		}
+		kcmExited = exited
+		defer stopKCM(shutdownTimeout)
+	}
 	line, _ := json.Marshal(map[string]any{
 		"ready":      true,
 		"pid":        os.Getpid(),
@@ -231,6 +266,8 @@ func run() error {
 		return err
 	case err := <-etcd.Err():
 		return fmt.Errorf("etcd: %w", err)
+	case err := <-kcmExited:
+		return fmt.Errorf("kube-controller-manager exited (%v); its log: %s", err, filepath.Join(dataDir, "controller-manager.log"))
 	case <-signals:
 		select {
 		case err := <-done:
@@ -244,6 +281,57 @@ func run() error {
 			return nil
 		}
 	}
+}
+
+// startControllerManager runs kube-controller-manager as a child process logging to
+// controller-manager.log, signing ServiceAccount tokens with the API server's key.
+// It returns a channel that reports its exit, and a function that stops it (SIGTERM, then SIGKILL
+// after the timeout); it also stops when this process dies.
+func startControllerManager(dataDir, kubeconfig, saKey, rootCA, controllers string) (<-chan error, func(time.Duration), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dataDir, "controller-manager.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(self, "controller-manager",
+		"--kubeconfig="+kubeconfig,
+		"--controllers="+controllers,
+		"--service-account-private-key-file="+saKey,
+		"--root-ca-file="+rootCA,
+		"--leader-elect=false",
+		"--secure-port=0",
+		// Each controller as its own ServiceAccount with the bootstrap RBAC, as in a real cluster, so
+		// that admission sees system:serviceaccount:kube-system:namespace-controller, not an admin.
+		"--use-service-account-credentials=true",
+		"--profiling=false",
+		// Finish deleting namespaces and collecting dependents promptly in tests.
+		"--concurrent-namespace-syncs=5",
+		"--concurrent-gc-syncs=20",
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, nil, err
+	}
+	exited, report := make(chan struct{}), make(chan error, 1)
+	go func() {
+		report <- cmd.Wait()
+		logFile.Close()
+		close(exited)
+	}()
+	return report, func(timeout time.Duration) {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(timeout):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}, nil
 }
 
 func loadState(dataDir string, users []user) (*state, error) {

@@ -189,18 +189,21 @@ describe('namespace isolation controller', () => {
     expect(await policies(ns)).toEqual([]);
   });
 
-  it('leaves a terminating namespace alone: no repair, no write', async () => {
+  it('lets a deleted namespace go: nothing created again while the namespace controller empties it', async () => {
     const ns = await namespace({ isolation: 'strict' });
     await converged(ns);
-    // No namespace controller runs here, so the namespace stays Terminating after the delete.
-    await admin.core.deleteNamespace({ name: ns });
-    await eventually(() => ctl.namespaces.get(ns)?.metadata.deletionTimestamp, 'the namespace to terminate');
     const before = ctl.writes();
-    await raw.request('DELETE', `${npPath(ns)}/allow-dns`);
-    await eventually(() => !ctl.policies.get(`${ns}/allow-dns`), 'the deletion in the cache');
+    // kube-controller-manager's namespace controller deletes the policies, then the namespace.
+    await admin.core.deleteNamespace({ name: ns });
+    await eventually(
+      async () => (await statusOf(admin.core.readNamespace({ name: ns }))) === 404,
+      'the namespace to be gone',
+      60_000,
+    );
+    await eventually(() => !ctl.namespaces.get(ns), 'the namespace gone from the cache');
     await ctl.idle();
     expect(ctl.writes()).toEqual(before);
-    expect(names(await policies(ns))).toEqual(['allow-same-namespace', 'default-deny-all']);
+    expect(ctl.logs.filter((l) => l.namespace === ns && l.msg === 'reconcile failed')).toEqual([]);
   });
 
   it('converges 200 namespaces labelled at once', async () => {

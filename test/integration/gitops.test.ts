@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { check, render } from '../../src/cli.ts';
 import { FIXED } from '../../src/config.ts';
 import { managers } from '../../src/kube/objects.ts';
-import { networkPolicyPath, resourcePath } from '../../src/kube/resources.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from '../../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import { fightBudget } from '../../src/runtime/fight.ts';
@@ -266,49 +265,5 @@ describe('GitOps orders, opt-out orphaning', () => {
     expect((await leftAlone(ns)).names).toEqual(STRICT);
     expect(count(await reasons(ns), 'PolicyFight')).toBe(0);
     for (const p of await policies(ns)) expect(managers(p)).toEqual([ARGO]);
-  });
-});
-
-describe('a namespace stuck in Terminating', () => {
-  const controller = controllerFor();
-
-  it('gets an edited policy repaired, a deleted one not created again, and no retries', async ({
-    expect,
-  }) => {
-    const ctl = controller();
-    const ns = await namespace('go-terminating', { isolation: 'strict' });
-    await inSync(ns);
-    // A finalizer nothing completes keeps it Terminating, whatever else runs in the control plane.
-    await raw.request('PATCH', resourcePath('Namespace', undefined, ns), {
-      body: { metadata: { finalizers: ['example.com/never'] } },
-      contentType: 'application/merge-patch+json',
-    });
-    await raw.request('DELETE', resourcePath('Namespace', undefined, ns));
-    await eventually(() => ctl.namespaces.get(ns)?.metadata.deletionTimestamp, 'the namespace to terminate');
-    const started = Date.now();
-
-    await raw.request('DELETE', networkPolicyPath(ns, 'allow-dns'));
-    const edit = async () =>
-      raw.request('PATCH', networkPolicyPath(ns, 'default-deny-all'), {
-        query: { fieldManager: 'kubectl-edit' },
-        body: { spec: { ingress: [{}] } },
-        contentType: 'application/merge-patch+json',
-      });
-    const repaired = async () => {
-      const p = (await policies(ns)).find((q) => q.metadata.name === 'default-deny-all');
-      return p !== undefined && (p.spec.ingress ?? []).length === 0;
-    };
-    // The edit is repaired; the reconcile that repairs it also saw allow-dns gone, and left it so.
-    await edit();
-    await eventually(repaired, 'the edited policy repaired in the terminating namespace');
-    await settled(ctl, ns);
-    expect(writesIn(ctl, ns, started)).toEqual(['replace default-deny-all']);
-    expect((await managedNames(ns)).sort()).toEqual(['allow-same-namespace', 'default-deny-all']);
-    expect(ctl.logs.filter((l) => l.namespace === ns && l.msg === 'reconcile failed')).toEqual([]);
-
-    await raw.request('PATCH', resourcePath('Namespace', undefined, ns), {
-      body: { metadata: { finalizers: null } },
-      contentType: 'application/merge-patch+json',
-    });
   });
 });
