@@ -11,6 +11,8 @@ export interface QueueObserver {
   retried(): void;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class WorkQueue {
   /** Keys ready to hand out, in order. */
   private readonly queue: string[] = [];
@@ -56,9 +58,13 @@ export class WorkQueue {
     this.push(key);
   }
 
-  /** Adds `key` after `ms`; an earlier pending delayed add of the same key is kept. */
+  /**
+   * Adds `key` after `ms`; an earlier pending delayed add of the same key is kept. Beyond what a
+   * timer can hold (24.8 days, where Node would fire at once) it comes back early, not in a loop.
+   */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
+    ms = Math.min(ms, MAX_TIMER_MS);
     if (ms <= 0) {
       this.add(key);
       return;
