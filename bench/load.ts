@@ -4,7 +4,10 @@
 import PQueue from 'p-queue';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { NETWORK_POLICIES, networkPolicyPath } from '../src/kube/resources.ts';
+import { apply } from '../src/kube/apply.ts';
+import { guardrails as guardrailObjects } from '../src/policy/guardrails.ts';
 import { MANAGED_SELECTOR } from '../src/policy/labels.ts';
+import { defaultPolicyConfig } from '../src/policy/profiles.ts';
 import { ControlPlane, repoRoot } from '../harness/controlplane.ts';
 import { type ControllerProcess, ensureStopped, startProcess } from '../harness/process.ts';
 import { eventually } from '../harness/wait.ts';
@@ -19,6 +22,9 @@ import { parse } from 'yaml';
 export const log = (line: string) =>
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
+/** Set once from the command line: every scenario's cluster gets the guardrails. */
+export const benchOptions = { guardrails: false };
+
 /** A fresh control plane and an admin client, for one scenario. */
 export class Cluster {
   readonly cp: ControlPlane;
@@ -32,9 +38,19 @@ export class Cluster {
     this.admin = new KubeClient(loadKubeConfig(cp.kubeconfig));
   }
 
-  static async start(): Promise<Cluster> {
+  /**
+   * Without kube-controller-manager, as the figures before it joined the control plane (its
+   * ServiceAccount controller would add an object per namespace). With `guardrails`, the
+   * admission guardrails of the default configuration are installed first.
+   */
+  static async start(guardrails = benchOptions.guardrails): Promise<Cluster> {
     const dataDir = await mkdtemp(join(tmpdir(), 'nic-bench-'));
-    return new Cluster(await ControlPlane.start({ dataDir }), dataDir);
+    const cluster = new Cluster(await ControlPlane.start({ dataDir, controllers: '' }), dataDir);
+    if (guardrails) {
+      for (const o of guardrailObjects(defaultPolicyConfig))
+        await apply(cluster.admin, o, { fieldManager: 'bench', dryRun: false });
+    }
+    return cluster;
   }
 
   /** Runs `task` for each item, `concurrency` at a time (the generator's own write rate). */

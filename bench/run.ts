@@ -5,13 +5,14 @@
 //   npm run bench -- --scenario drift,cold          some of them
 //   npm run bench -- --sizes 100,1000 --drift-n 500 --rate 20 --duration 30
 //   npm run bench -- --smoke                        N = 50, checks the write counts (CI)
+//   npm run bench -- --guardrails                   with the admission guardrails installed
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../harness/gobuild.ts';
-import { Cluster, deploymentNodeOptions, log } from './load.ts';
+import { benchOptions, Cluster, deploymentNodeOptions, log } from './load.ts';
 import { churn, coldStart, drift, failover, floor } from './scenarios.ts';
 
 const SCENARIOS = ['floor', 'drift', 'cold', 'churn', 'memory', 'failover'] as const;
@@ -30,11 +31,13 @@ const o = parseArgs({
     'failover-runs': { type: 'string', default: '3' },
     'floor-samples': { type: 'string', default: '200' },
     smoke: { type: 'boolean', default: false },
+    guardrails: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 }).values;
 
 const smoke = o.smoke;
+benchOptions.guardrails = o.guardrails;
 const list = (s: string) => s.split(',').map(Number);
 const wanted = new Set((smoke ? 'floor,drift,cold,churn' : o.scenario).split(',') as Scenario[]);
 for (const s of wanted)
@@ -190,7 +193,7 @@ const out = o.out ?? join(repoRoot, 'bench', 'results', `${smoke ? 'smoke-' : ''
 await mkdir(join(out, '..'), { recursive: true });
 await writeFile(
   out,
-  `${JSON.stringify({ at: new Date().toISOString(), machine, smoke, results, problems }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), machine, smoke, guardrails: o.guardrails, results, problems }, null, 2)}\n`,
 );
 log(`figures written to ${out}`);
 if (problems.length) {

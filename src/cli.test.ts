@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { render } from './cli.ts';
+import { covers, render } from './cli.ts';
 import { loadConfig, parseConfig, policyConfig } from './config.ts';
 
 describe('render', () => {
@@ -33,5 +33,14 @@ describe('render', () => {
       ports: [{ protocol: 'UDP', port: 53 }],
     });
     expect(render(a, 'team-a', 'p')).toBe(render(b, 'team-a', 'p'));
+  });
+});
+
+describe('covers', () => {
+  it('holds when the live object has everything rendered, defaults besides', () => {
+    expect(covers({ a: [{ b: 1 }], c: 'x' }, { a: [{ b: 1, scope: '*' }], c: 'x', d: true })).toBe(true);
+    expect(covers({ a: [{ b: 1 }] }, { a: [{ b: 2 }] })).toBe(false);
+    expect(covers({ a: [1, 2] }, { a: [1] })).toBe(false);
+    expect(covers({ a: { b: 1 } }, {})).toBe(false);
   });
 });

@@ -6,8 +6,9 @@ import { UsageError } from './flags.ts';
 import type { KubeClient } from './kube/client.ts';
 import { KubeApiError } from './kube/client.ts';
 import { managers, type NamespaceObject, namespaceView, type ObservedPolicy } from './kube/objects.ts';
-import { NAMESPACES, NETWORK_POLICIES } from './kube/resources.ts';
+import { NAMESPACES, NETWORK_POLICIES, objectPath, resourcePath } from './kube/resources.ts';
 import { desiredPolicies } from './policy/desired.ts';
+import { GUARDRAILS_SELECTOR, guardrails, type KubeObject } from './policy/guardrails.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from './policy/labels.ts';
 import { type Change, type OptOut, plan } from './policy/plan.ts';
 import type { PolicyConfig } from './policy/profiles.ts';
@@ -26,6 +27,82 @@ export function render(config: PolicyConfig, namespace: string, profile: string)
   return desiredPolicies(namespace, profile, config)
     .map((p) => toYaml(p))
     .join('---\n');
+}
+
+/** The admission guardrails the configuration makes, as multi-document YAML for a cluster admin to apply. */
+export function renderGuardrails(config: PolicyConfig): string {
+  return guardrails(config)
+    .map((o) => toYaml(o))
+    .join('---\n');
+}
+
+/**
+ * Compares the guardrails installed with those the configuration makes: each object must hold
+ * every field rendered (the API server's defaults may add more), and no binding of ours may be
+ * left over from an older configuration. None installed is reported, not counted: they are optional.
+ */
+export async function checkGuardrails(
+  client: KubeClient,
+  config: PolicyConfig,
+): Promise<{ problems: number; report: string }> {
+  const rendered = guardrails(config);
+  const lines: string[] = [];
+  let installed = 0;
+  for (const want of rendered) {
+    const what = `${want.kind} ${want.metadata.name}`;
+    let live: Record<string, unknown>;
+    try {
+      live = await client.request('GET', objectPath(want));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) {
+        lines.push(`guardrails: ${what} is missing\n`);
+        continue;
+      }
+      if (err instanceof KubeApiError && err.status === 403) {
+        return { problems: 0, report: `guardrails: not checked, your credentials may not read ${what}\n` };
+      }
+      throw err;
+    }
+    installed++;
+    const field = want.kind === 'ClusterRole' ? 'rules' : 'spec';
+    if (!covers(want[field], live[field])) {
+      lines.push(`guardrails: ${what} differs from the configuration (render guardrails prints it)\n`);
+    }
+  }
+  const names = new Set(rendered.map((o) => `${o.kind}/${o.metadata.name}`));
+  const ours = await client.list<KubeObject>(resourcePath('ValidatingAdmissionPolicyBinding'), {
+    labelSelector: GUARDRAILS_SELECTOR,
+  });
+  for (const b of ours.items) {
+    if (!names.has(`ValidatingAdmissionPolicyBinding/${b.metadata.name}`)) {
+      lines.push(
+        `guardrails: ValidatingAdmissionPolicyBinding ${b.metadata.name} is not in the configuration (left over?)\n`,
+      );
+    }
+  }
+  if (installed === 0 && ours.items.length === 0) {
+    return {
+      problems: 0,
+      report:
+        'guardrails: not installed (optional: namespace-isolation-controller render guardrails | kubectl apply -f -)\n',
+    };
+  }
+  const problems = lines.length;
+  if (problems === 0) lines.push(`guardrails: all ${rendered.length} objects in place\n`);
+  return { problems, report: lines.join('') };
+}
+
+/** Whether `live` holds everything in `want` (objects: each key; arrays: each element, in order). */
+export function covers(want: unknown, live: unknown): boolean {
+  if (Array.isArray(want)) {
+    return Array.isArray(live) && live.length === want.length && want.every((w, i) => covers(w, live[i]));
+  }
+  if (want !== null && typeof want === 'object') {
+    if (live === null || typeof live !== 'object') return false;
+    const l = live as Record<string, unknown>;
+    return Object.entries(want).every(([k, w]) => covers(w, l[k]));
+  }
+  return want === live;
 }
 
 export interface CheckResult {

@@ -52,6 +52,15 @@ describe('configuration', () => {
     [{ policies: { x: { podSelector: {}, ingres: [] } } }, 'policies.x: unknown field ingres'],
     [{ excludedNamespaces: ['Kube_System'] }, 'excludedNamespaces.0: must be a DNS label'],
     [
+      { guardrails: { gatePolicies: { strict: 'default-deny-ingress' } } },
+      "guardrails.gatePolicies.strict: must be one of profile strict's policies (default-deny-all, allow-dns, allow-same-namespace)",
+    ],
+    [
+      { guardrails: { gatePolicies: { nope: 'allow-dns' } } },
+      'guardrails.gatePolicies.nope: names no profile',
+    ],
+    [{ guardrails: { maxExceptionHours: 0 } }, 'guardrails.maxExceptionHours:'],
+    [
       { legacyAnnotation: { enabled: true, profile: 'missing' } },
       'legacyAnnotation.profile: must name a profile',
     ],

@@ -67,6 +67,19 @@ const schema = z
     legacyAnnotation: z
       .strictObject({ enabled: z.boolean(), profile: z.string() })
       .default(defaultPolicyConfig.legacyAnnotation),
+    guardrails: z
+      .strictObject({
+        serviceAccount: z
+          .strictObject({ namespace: dnsName, name: z.string().min(1).max(253) })
+          .default(defaultPolicyConfig.guardrails.serviceAccount),
+        gatePolicies: z.record(labelValue.min(1), dnsName).default({}),
+        maxExceptionHours: z
+          .number()
+          .positive()
+          .max(24 * 366)
+          .default(defaultPolicyConfig.guardrails.maxExceptionHours),
+      })
+      .default(defaultPolicyConfig.guardrails),
     optOut: z.enum(['delete', 'orphan']).default('delete'),
     resyncPeriodSeconds: z.number().int().min(10).max(86_400).default(600),
     // The API server sends a bookmark on every watch about once a minute, so more than 60.
@@ -104,6 +117,21 @@ const schema = z
           });
         }
       });
+    }
+    for (const [profile, gate] of Object.entries(c.guardrails.gatePolicies)) {
+      const problem = !Object.hasOwn(c.profiles, profile)
+        ? `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`
+        : !c.profiles[profile]!.includes(gate)
+          ? `must be one of profile ${profile}'s policies (${c.profiles[profile]!.join(', ')}): pods wait for the gate policy, so it must be one the controller puts there`
+          : undefined;
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['guardrails', 'gatePolicies', profile],
+          input: gate,
+          message: problem,
+        });
+      }
     }
     if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
       ctx.addIssue({
@@ -200,5 +228,6 @@ export function policyConfig(c: Config): PolicyConfig {
     policies: c.policies,
     excludedNamespaces: c.excludedNamespaces,
     legacyAnnotation: c.legacyAnnotation,
+    guardrails: c.guardrails,
   };
 }

@@ -17,6 +17,10 @@ describe('flags', () => {
       flags: { namespace: 'a', profile: 'strict' },
     });
     expect(() => parseFlags(['render', '--leader-elect'], {})).toThrow(UsageError);
+    expect(parseFlags(['render', 'guardrails'], {}).target).toBe('guardrails');
+    expect(parseFlags(['render', '--namespace', 'a'], {}).target).toBe('policies');
+    expect(() => parseFlags(['render', 'policies'], {})).toThrow('did you mean render guardrails?');
+    expect(() => parseFlags(['check', 'guardrails'], {})).toThrow(UsageError);
     expect(() => parseFlags(['--namespace', 'a'], {})).toThrow(/run: Unknown option '--namespace'/);
   });
 

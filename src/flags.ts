@@ -100,8 +100,14 @@ export type Flags = {
 /** The user got the command line wrong: printed with the usage, exit 2. */
 export class UsageError extends Error {}
 
+/** What `render` prints: policies for a namespace, or the admission guardrails. */
+export type RenderTarget = 'policies' | 'guardrails';
+
 /** The command and its flags; each flag falls back to its environment variable, then its default. */
-export function parseFlags(args: string[], env: NodeJS.ProcessEnv): { command: Command; flags: Flags } {
+export function parseFlags(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { command: Command; flags: Flags; target: RenderTarget } {
   const first = args[0];
   const command: Command = COMMANDS.includes(first as Command) ? (first as Command) : 'run';
   const argv = command === first ? args.slice(1) : args;
@@ -111,11 +117,18 @@ export function parseFlags(args: string[], env: NodeJS.ProcessEnv): { command: C
       .map(([name, spec]) => [name, { type: spec.type }]),
   );
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    values = parseArgs({ args: argv, options }).values;
+    ({ values, positionals } = parseArgs({ args: argv, options, allowPositionals: command === 'render' }));
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message}`);
   }
+  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'guardrails')) {
+    throw new UsageError(
+      `render: unexpected ${JSON.stringify(positionals.join(' '))}; did you mean render guardrails?`,
+    );
+  }
+  const target: RenderTarget = positionals[0] === 'guardrails' ? 'guardrails' : 'policies';
   const flags: Record<string, string | boolean | undefined> = {};
   for (const [name, spec] of Object.entries(FLAGS) as [string, FlagSpec][]) {
     if (!spec.commands.includes(command)) continue;
@@ -124,7 +137,7 @@ export function parseFlags(args: string[], env: NodeJS.ProcessEnv): { command: C
       raw === undefined || raw === '' ? undefined : spec.type === 'boolean' ? bool(spec.env!, raw) : raw;
     flags[name] = values[name] ?? fromEnv ?? spec.default;
   }
-  return { command, flags: flags as Flags };
+  return { command, flags: flags as Flags, target };
 }
 
 function bool(name: string, value: string): boolean {
@@ -139,6 +152,7 @@ export function usage(): string {
   const lines = [
     'usage: namespace-isolation-controller [run] [flags]       run the controller',
     '       namespace-isolation-controller render --namespace NAME [--profile P] [--config PATH]',
+    '       namespace-isolation-controller render guardrails [--config PATH]',
     '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
     '',
     'flags (each also read from the environment variable in brackets; a flag wins):',
@@ -150,7 +164,8 @@ export function usage(): string {
   }
   lines.push(
     '',
-    'render prints the policies a profile puts in a namespace, exactly as applied.',
+    'render prints the policies a profile puts in a namespace, exactly as applied; render guardrails prints',
+    'the admission policies, bindings and ClusterRole that keep selected namespaces isolated (apply them as admin).',
     'check compares the live cluster with the configuration: exit 0 when every selected namespace is in',
     'compliance, 1 when any is not (the differences are printed), 2 on a usage or configuration error.',
   );

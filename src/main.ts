@@ -3,7 +3,7 @@
 // Exit codes: 0 done, 1 failure (or the lease lost), 2 a usage or configuration error.
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { check, render } from './cli.ts';
+import { check, checkGuardrails, render, renderGuardrails } from './cli.ts';
 import { type Config, ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
 import { type Flags, parseFlags, usage, UsageError } from './flags.ts';
 import { KubeClient, KubeconfigError, loadKubeConfig } from './kube/client.ts';
@@ -18,13 +18,15 @@ function fail(message: string, withUsage = false): never {
 }
 
 async function main(): Promise<void> {
-  const { command, flags } = parseFlags(process.argv.slice(2), process.env);
+  const { command, flags, target } = parseFlags(process.argv.slice(2), process.env);
   if (flags.help) {
     process.stdout.write(`${usage()}\n`);
     return;
   }
   const config = flags.config ? loadConfig(flags.config) : parseConfig({}, 'built-in defaults');
-  if (command === 'render') {
+  if (command === 'render' && target === 'guardrails') {
+    process.stdout.write(renderGuardrails(policyConfig(config)));
+  } else if (command === 'render') {
     if (!flags.namespace) throw new UsageError('render: --namespace is required');
     process.stdout.write(render(policyConfig(config), flags.namespace, flags.profile));
   } else if (command === 'check') {
@@ -33,7 +35,10 @@ async function main(): Promise<void> {
       client = new KubeClient(loadKubeConfig(flags.kubeconfig));
       const result = await check(client, policyConfig(config), config.optOut, flags.namespace);
       process.stdout.write(result.report);
-      process.exitCode = result.outOfCompliance > 0 ? 1 : 0;
+      // Cluster-wide, so not for one namespace.
+      const guards = flags.namespace ? undefined : await checkGuardrails(client, policyConfig(config));
+      if (guards) process.stdout.write(guards.report);
+      process.exitCode = result.outOfCompliance > 0 || (guards?.problems ?? 0) > 0 ? 1 : 0;
     } catch (err) {
       fail(`check: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

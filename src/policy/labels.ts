@@ -14,3 +14,17 @@ export const LEGACY_ANNOTATION = 'net.beta.kubernetes.io/network-policy';
 export function isManaged(labels: Record<string, string> | undefined): boolean {
   return labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 }
+
+/** A time-boxed exception: until this UTC time (YYYYMMDDThhmmssZ) the namespace is not enforced. */
+export const EXCEPTION_EXPIRES_LABEL = 'namespace-isolation-controller/exception-expires';
+/** Why the exception was granted: required with the label. */
+export const EXCEPTION_REASON_ANNOTATION = 'namespace-isolation-controller/exception-reason';
+/**
+ * The break-glass permission, a virtual one (no such resource is served): who may opt a namespace
+ * out, set an exception, or change managed policies. RBAC decides, asked by the guardrails.
+ */
+export const OPT_OUT_PERMISSION = {
+  group: 'namespace-isolation-controller',
+  resource: 'namespaces',
+  verb: 'opt-out',
+} as const;

@@ -17,10 +17,14 @@ const ours = () => true;
 const kinds = (p: ReturnType<typeof plan>) => p.changes.map((c) => `${c.kind} ${c.policy}`);
 
 describe('plan', () => {
-  it('applies every policy of a newly selected namespace', () => {
+  it('applies every policy of a newly selected namespace, its gate policy last', () => {
     expect(
       kinds(plan(ns({ isolation: 'strict' }), new Map<string, NetworkPolicy>(), config, 'delete', ours)),
-    ).toEqual(['apply default-deny-all', 'apply allow-dns', 'apply allow-same-namespace']);
+    ).toEqual(['apply allow-dns', 'apply allow-same-namespace', 'apply default-deny-all']);
+    const gated = { ...config, guardrails: { ...config.guardrails, gatePolicies: { strict: 'allow-dns' } } };
+    expect(
+      kinds(plan(ns({ isolation: 'strict' }), new Map<string, NetworkPolicy>(), gated, 'delete', ours)),
+    ).toEqual(['apply default-deny-all', 'apply allow-same-namespace', 'apply allow-dns']);
   });
 
   it('plans nothing when everything is in place', () => {

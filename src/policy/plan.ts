@@ -1,7 +1,7 @@
 // The writes that bring one namespace in line: what the controller executes and `check` reports.
 import { driftOf, type Drift } from './compare.ts';
 import { decide, type Decision } from './desired.ts';
-import type { PolicyConfig } from './profiles.ts';
+import { gatePolicy, type PolicyConfig } from './profiles.ts';
 import type { NamespaceView, NetworkPolicy } from './types.ts';
 
 export type OptOut = 'delete' | 'orphan';
@@ -50,7 +50,13 @@ export function plan<P extends NetworkPolicy>(
     else notWritten.push(name);
   };
   if (decision.kind === 'manage') {
-    for (const desired of decision.policies) {
+    // The gate policy last: once it exists and pods may start, the others are there too.
+    const gate = gatePolicy(config, decision.profile);
+    const ordered = [
+      ...decision.policies.filter((p) => p.metadata.name !== gate),
+      ...decision.policies.filter((p) => p.metadata.name === gate),
+    ];
+    for (const desired of ordered) {
       const current = observed.get(desired.metadata.name);
       const drift = driftOf(desired, current);
       // A terminating namespace accepts updates but refuses creations.

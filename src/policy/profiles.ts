@@ -12,6 +12,22 @@ export interface PolicyConfig {
   excludedNamespaces: string[];
   /** Honour net.beta.kubernetes.io/network-policy {"ingress":{"isolation":"DefaultDeny"}} as this profile. */
   legacyAnnotation: { enabled: boolean; profile: string };
+  /** What the admission guardrails (`render guardrails`) and the exceptions are made from. */
+  guardrails: Guardrails;
+}
+
+export interface Guardrails {
+  /** The controller's ServiceAccount: the one identity that writes managed policies. */
+  serviceAccount: { namespace: string; name: string };
+  /** Profile → the policy whose presence lets pods start; the profile's first policy when absent. */
+  gatePolicies: Record<string, string>;
+  /** The longest time-boxed exception admission accepts and the controller honours. */
+  maxExceptionHours: number;
+}
+
+/** The policy whose presence lets pods start in a namespace of `profile`. */
+export function gatePolicy(config: PolicyConfig, profile: string): string {
+  return config.guardrails.gatePolicies[profile] ?? config.profiles[profile]![0]!;
 }
 
 const everyPod = {};
@@ -67,4 +83,9 @@ export const defaultPolicyConfig: PolicyConfig = {
   },
   excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
   legacyAnnotation: { enabled: false, profile: 'default-deny-ingress' },
+  guardrails: {
+    serviceAccount: { namespace: 'namespace-isolation-controller', name: 'namespace-isolation-controller' },
+    gatePolicies: {},
+    maxExceptionHours: 168,
+  },
 };

@@ -147,7 +147,9 @@ describe('Dockerfile', () => {
     const imported = new Set<string>();
     for (const f of (await files(relative(repoRoot, outDir))).filter((f) => f.endsWith('.js'))) {
       const code = await readFile(join(repoRoot, f), 'utf8');
-      for (const [, spec] of code.matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
+      // Import statements start a line; a dynamic import() may be anywhere. Not " from '" in a string.
+      const imports = /(?:^(?:import|export)\b[^;']*?\bfrom\s*|^import\s*|\bimport\s*\(\s*)'([^'.][^']*)'/gm;
+      for (const [, spec] of code.matchAll(imports)) {
         if (!spec!.startsWith('node:'))
           imported.add(
             spec!

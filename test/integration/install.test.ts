@@ -313,6 +313,7 @@ describe('the monitoring component', () => {
       'NamespaceIsolationReconcileErrors',
       'NamespaceIsolationWatchStale',
       'NamespaceIsolationRepeatedDrift',
+      'NamespaceIsolationEnforcementSlow',
       'NamespaceIsolationNoLeader',
     ]);
 

@@ -333,7 +333,7 @@ describe('render and check', () => {
     const missing = await cli(['check', '--namespace', ns, '--kubeconfig', kubeconfig]);
     expect(missing.code).toBe(1);
     expect(missing.out).toContain(
-      `namespace ${ns} (profile strict): default-deny-all missing, allow-dns missing, allow-same-namespace missing`,
+      `namespace ${ns} (profile strict): allow-dns missing, allow-same-namespace missing, default-deny-all missing`,
     );
     expect(missing.out).toContain(`+++ controller/${ns}/allow-dns`);
 

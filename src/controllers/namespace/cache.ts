@@ -1,14 +1,16 @@
 // What the namespace controller's caches keep, as controller-runtime's cache transforms do: at
 // thousands of namespaces, timestamps, UIDs, field sets and the like are most of the heap.
 import type { Manager, NamespaceObject, ObservedPolicy } from '../../kube/objects.ts';
-import { LEGACY_ANNOTATION } from '../../policy/labels.ts';
+import { EXCEPTION_REASON_ANNOTATION, LEGACY_ANNOTATION } from '../../policy/labels.ts';
 
 /** What the namespace cache keeps: what the policy model and the Events read. */
 export function slimNamespace(ns: NamespaceObject): NamespaceObject {
   const { name, uid, resourceVersion, labels, annotations, deletionTimestamp } = ns.metadata;
-  const legacy = annotations?.[LEGACY_ANNOTATION];
   const metadata: NamespaceObject['metadata'] = { name, uid, resourceVersion, labels, deletionTimestamp };
-  if (legacy !== undefined) metadata.annotations = { [LEGACY_ANNOTATION]: legacy };
+  for (const key of [LEGACY_ANNOTATION, EXCEPTION_REASON_ANNOTATION]) {
+    const value = annotations?.[key];
+    if (value !== undefined) (metadata.annotations ??= {})[key] = value;
+  }
   return ns.status?.phase === 'Terminating' ? { metadata, status: { phase: 'Terminating' } } : { metadata };
 }
 

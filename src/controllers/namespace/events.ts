@@ -14,6 +14,9 @@ export const REASONS = {
   UnknownProfile: { type: 'Warning', action: 'Reconcile' },
   ForeignPolicy: { type: 'Warning', action: 'Reconcile' },
   PolicyLeftAlone: { type: 'Normal', action: 'Reconcile' },
+  IsolationException: { type: 'Warning', action: 'Suspend' },
+  IsolationExceptionExpired: { type: 'Normal', action: 'Enforce' },
+  IsolationExceptionInvalid: { type: 'Warning', action: 'Enforce' },
 } as const satisfies Record<string, Pick<EventReport, 'type' | 'action'>>;
 
 export type Reason = keyof typeof REASONS;
@@ -29,6 +32,21 @@ const networkPolicies = (names: string[]) =>
   `${names.length === 1 ? 'NetworkPolicy' : 'NetworkPolicies'} ${names.join(', ')}`;
 
 export const events = {
+  exception: (until: string, reason: string) =>
+    report(
+      'IsolationException',
+      `exception in force until ${until} (${reason}): policies are not repaired and pods are not gated until then`,
+    ),
+
+  exceptionExpired: (until: string) =>
+    report('IsolationExceptionExpired', `exception ended at ${until}: isolation is enforced again`),
+
+  exceptionInvalid: (label: string, value: string, problem: string) =>
+    report(
+      'IsolationExceptionInvalid',
+      `label ${label}=${value} ignored: ${problem}; isolation stays enforced. Remove the label, or set a valid one with a reason`,
+    ),
+
   created: (policies: string[], profile: string, dryRun: boolean) =>
     report('PolicyApplied', `${done(dryRun, `created ${networkPolicies(policies)}`)} for profile ${profile}`),
 

@@ -3,11 +3,13 @@
 import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../../kube/objects.ts';
 import { listWatch } from '../../kube/resources.ts';
 import { select } from '../../policy/desired.ts';
+import { exceptionOf } from '../../policy/exceptions.ts';
 import { MANAGED_SELECTOR } from '../../policy/labels.ts';
 import { FIXED, policyConfig } from '../../config.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import type { Deps } from '../deps.ts';
 import { slimNamespace, slimPolicy } from './cache.ts';
+import { EnforcementClock } from './latency.ts';
 import { RepairLedger } from './ledger.ts';
 import { registerPolicyMetrics } from './metrics.ts';
 import { NamespaceReconciler } from './reconcile.ts';
@@ -36,25 +38,59 @@ export const namespaceController: Controller<Deps> = {
     );
     const metrics = registerPolicyMetrics(registry, policy, dryRun, () => {
       // At every scrape: the profile only, not the policies (building them is 15,000 clones at 5,000).
-      const counts = new Map<string, number>();
+      const byProfile = new Map<string, number>();
+      let exceptions = 0;
+      const now = Date.now();
       for (const ns of namespaces.list()) {
-        const selection = select(namespaceView(ns), policy);
-        if (selection.kind === 'manage')
-          counts.set(selection.profile, (counts.get(selection.profile) ?? 0) + 1);
+        const view = namespaceView(ns);
+        const selection = select(view, policy);
+        if (selection.kind !== 'manage') continue;
+        byProfile.set(selection.profile, (byProfile.get(selection.profile) ?? 0) + 1);
+        if (exceptionOf(view, now, policy.guardrails.maxExceptionHours).kind === 'active') exceptions++;
       }
-      return counts;
+      return { byProfile, exceptions };
     });
 
+    // From a namespace seen selected to all of its policies seen: the enforcement latency.
+    const clock = new EnforcementClock(
+      () => performance.now(),
+      (seconds) => metrics.enforced(seconds),
+    );
+    const enforcement = (ns: NamespaceObject | undefined) => {
+      const view = ns && namespaceView(ns);
+      const selection = view && select(view, policy);
+      if (selection?.kind !== 'manage') return undefined;
+      const exception = exceptionOf(view!, Date.now(), policy.guardrails.maxExceptionHours);
+      return exception.kind === 'active' ? undefined : selection.profile;
+    };
+    const clockUpdate = (name: string, profile: string | undefined) => {
+      const present = new Set(policies.inNamespace(name).map((p) => p.metadata.name));
+      clock.update(
+        name,
+        profile,
+        profile !== undefined && policy.profiles[profile]!.every((p) => present.has(p)),
+      );
+    };
+
     // Events only say which namespace to look at; the ledger hears of our policies' changes.
+    const namespaceEvent = (ns: NamespaceObject, gone = false) => {
+      // Not during the initial lists: a namespace listed before the policies is not late.
+      if (namespaces.hasSynced() && policies.hasSynced()) {
+        clockUpdate(ns.metadata.name, gone ? undefined : enforcement(ns));
+      }
+      queue.add(ns.metadata.name);
+    };
     namespaces.addHandlers({
-      add: (ns) => queue.add(ns.metadata.name),
-      update: (_old, ns) => queue.add(ns.metadata.name),
-      delete: (ns) => queue.add(ns.metadata.name),
+      add: (ns) => namespaceEvent(ns),
+      update: (_old, ns) => namespaceEvent(ns),
+      delete: (ns) => namespaceEvent(ns, true),
     });
     const seen = (p: ObservedPolicy, changed: boolean) => {
-      ledger.observed(p.metadata.namespace, p.metadata.name);
-      if (changed) ledger.changed(p.metadata.namespace, p.metadata.name);
-      queue.add(p.metadata.namespace);
+      const name = p.metadata.namespace;
+      ledger.observed(name, p.metadata.name);
+      if (changed) ledger.changed(name, p.metadata.name);
+      if (clock.waiting(name)) clockUpdate(name, enforcement(namespaces.get(name)));
+      queue.add(name);
     };
     policies.addHandlers({
       add: (p) => seen(p, false),
@@ -71,6 +107,7 @@ export const namespaceController: Controller<Deps> = {
       log,
       settings: { policy, optOut: config.optOut, dryRun },
       metrics,
+      now: Date.now,
     });
     return { reconciler, keys: () => namespaces.list().map((ns) => ns.metadata.name) };
   },

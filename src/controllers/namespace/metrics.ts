@@ -13,13 +13,15 @@ export interface PolicyMetrics {
   repaired(policy: string, drift: Drift, seconds: number | undefined): void;
   /** Repairs of one namespace's policy kept being undone, and now back off. */
   fightStarted(policy: string): void;
+  /** A namespace's policies all arrived, `seconds` after it was seen selected. */
+  enforced(seconds: number): void;
 }
 
 export function registerPolicyMetrics(
   registry: Registry,
   policy: PolicyConfig,
   dryRun: boolean,
-  managedByProfile: () => Map<string, number>,
+  managed: () => { byProfile: Map<string, number>; exceptions: number },
 ): PolicyMetrics {
   const registers = [registry];
   const policies = Object.keys(policy.policies);
@@ -30,8 +32,16 @@ export function registerPolicyMetrics(
     labelNames: ['profile'],
     registers,
     collect() {
-      const counts = managedByProfile();
-      for (const profile of Object.keys(policy.profiles)) this.set({ profile }, counts.get(profile) ?? 0);
+      const { byProfile } = managed();
+      for (const profile of Object.keys(policy.profiles)) this.set({ profile }, byProfile.get(profile) ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${METRICS_PREFIX}_exceptions_active`,
+    help: 'Selected namespaces under a time-boxed exception in force: not enforced until it ends',
+    registers,
+    collect() {
+      this.set(managed().exceptions);
     },
   });
   const writes = new Counter({
@@ -64,7 +74,14 @@ export function registerPolicyMetrics(
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
+  const enforcement = new Histogram({
+    name: `${METRICS_PREFIX}_enforcement_duration_seconds`,
+    help: "Time from a namespace's label (or profile) seen to all of its profile's policies seen in the cache",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers,
+  });
   return {
+    enforced: (seconds) => enforcement.observe(seconds),
     wrote: (name, operation) => writes.inc({ policy: name, operation, dry_run }),
     repaired(name, drift, seconds) {
       repairs.inc({ policy: name, drift });

@@ -12,7 +12,13 @@ import {
   namespaceView,
   type ObservedPolicy,
 } from '../../kube/objects.ts';
-import { FIELD_MANAGER, MANAGED_BY_LABEL, PROFILE_LABEL } from '../../policy/labels.ts';
+import { type Exception, exceptionOf, readable } from '../../policy/exceptions.ts';
+import {
+  EXCEPTION_EXPIRES_LABEL,
+  FIELD_MANAGER,
+  MANAGED_BY_LABEL,
+  PROFILE_LABEL,
+} from '../../policy/labels.ts';
 import { type Change, type OptOut, plan } from '../../policy/plan.ts';
 import type { PolicyConfig } from '../../policy/profiles.ts';
 import type { Declared } from '../../runtime/fight.ts';
@@ -38,12 +44,16 @@ export interface ReconcilerDeps {
   log: Logger;
   settings: NamespaceSettings;
   metrics: PolicyMetrics;
+  /** Wall clock (epoch ms), for exceptions' expiry. */
+  now: () => number;
 }
 
 export class NamespaceReconciler implements Reconciler {
   private readonly d: ReconcilerDeps;
   /** Per namespace, the policies reported as left alone (only others wrote them): reported once. */
   private readonly leftAlone = new Map<string, Set<string>>();
+  /** Per namespace, the exception last reported (kind and label value): reported when it changes. */
+  private readonly exceptions = new Map<string, string>();
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -57,20 +67,27 @@ export class NamespaceReconciler implements Reconciler {
     if (!ns) {
       ledger.forget(name);
       this.leftAlone.delete(name);
+      this.exceptions.delete(name);
       return undefined; // gone: its policies went with it
     }
     const observed = new Map(this.d.policies.inNamespace(name).map((p) => [p.metadata.name, p]));
-    const { decision, changes, foreign, notWritten } = plan(
-      namespaceView(ns),
-      observed,
-      settings.policy,
-      settings.optOut,
-      (p) => managers(p).includes(FIELD_MANAGER),
+    const view = namespaceView(ns);
+    const planned = plan(view, observed, settings.policy, settings.optOut, (p) =>
+      managers(p).includes(FIELD_MANAGER),
     );
+    const { decision, foreign, notWritten } = planned;
     const log = this.d.log.child({ namespace: name, reconcileID: randomUUID() });
     const subject = { name, uid: ns.metadata.uid };
     this.report(subject, decision, foreign, log);
     this.reportLeftAlone(subject, decision.kind === 'manage', notWritten, observed, log);
+    // An exception suspends enforcement of a selected namespace; opting out is not held up by one.
+    const now = this.d.now();
+    const exception =
+      decision.kind === 'manage'
+        ? exceptionOf(view, now, settings.policy.guardrails.maxExceptionHours)
+        : ({ kind: 'none' } as const);
+    this.reportException(subject, exception, log);
+    const changes = exception.kind === 'active' ? [] : planned.changes;
 
     const errors: unknown[] = [];
     /** A namespace's first policies get one Event between them, not one each. */
@@ -97,11 +114,42 @@ export class NamespaceReconciler implements Reconciler {
       }
     }
     if (created.length > 0 && decision.kind === 'manage') {
+      const order = settings.policy.profiles[decision.profile]!;
+      created.sort((a, b) => order.indexOf(a) - order.indexOf(b)); // as the profile lists them
       this.d.record(subject, events.created(created, decision.profile, settings.dryRun));
     }
-    const requeueAfter = round.end();
+    let requeueAfter = round.end();
     if (errors.length > 0) throw new ReconcileError(name, errors);
+    // Enforce again at the expiry itself, not at the next resync.
+    if (exception.kind === 'active')
+      requeueAfter = Math.min(requeueAfter ?? Infinity, exception.untilMs - now);
     return requeueAfter === undefined ? undefined : { requeueAfter };
+  }
+
+  /** An exception in force, ended, or ignored: said when first seen so (per label value), not at every round. */
+  private reportException(subject: EventSubject, exception: Exception, log: Logger): void {
+    if (exception.kind === 'none') {
+      this.exceptions.delete(subject.name);
+      return;
+    }
+    const key = `${exception.kind}:${exception.value}`;
+    if (this.exceptions.get(subject.name) === key) return;
+    this.exceptions.set(subject.name, key);
+    if (exception.kind === 'active') {
+      const until = readable(exception.untilMs);
+      log.warn({ until, reason: exception.reason }, 'exception in force: not enforced until it ends');
+      this.d.record(subject, events.exception(until, exception.reason));
+    } else if (exception.kind === 'expired') {
+      const until = readable(exception.untilMs);
+      log.info({ until }, 'exception ended: enforced again');
+      this.d.record(subject, events.exceptionExpired(until));
+    } else {
+      log.warn({ value: exception.value, problem: exception.problem }, 'exception ignored: enforced');
+      this.d.record(
+        subject,
+        events.exceptionInvalid(EXCEPTION_EXPIRES_LABEL, exception.value, exception.problem),
+      );
+    }
   }
 
   /** Reports what is not ours to fix: a label naming no profile, policies we do not define. */
