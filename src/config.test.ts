@@ -61,6 +61,10 @@ describe('configuration', () => {
     ],
     [{ guardrails: { maxExceptionHours: 0 } }, 'guardrails.maxExceptionHours:'],
     [
+      { profiles: { Strict: ['default-deny-all'], strict: ['default-deny-all'] } },
+      'profiles.strict: differs from profile Strict only in case',
+    ],
+    [
       { legacyAnnotation: { enabled: true, profile: 'missing' } },
       'legacyAnnotation.profile: must name a profile',
     ],

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { PolicyConfig } from './policy/profiles.ts';
+import { bindingName } from './policy/guardrails.ts';
 import { defaultPolicyConfig } from './policy/profiles.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -132,6 +133,21 @@ const schema = z
           message: problem,
         });
       }
+    }
+    // Each profile's Pod gate binding is named after it, lowercased: two may not meet.
+    const bindings = new Map<string, string>();
+    for (const profile of Object.keys(c.profiles)) {
+      const name = bindingName(profile, 'x');
+      const other = bindings.get(name);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', profile],
+          input: profile,
+          message: `differs from profile ${other} only in case or "_" and "-": their admission guardrails would share a name; rename one`,
+        });
+      }
+      bindings.set(name, profile);
     }
     if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
       ctx.addIssue({
