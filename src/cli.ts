@@ -48,6 +48,12 @@ export async function checkGuardrails(
   const rendered = guardrails(config);
   const lines: string[] = [];
   let installed = 0;
+  const forbidden = (err: unknown, what: string) => {
+    if (err instanceof KubeApiError && err.status === 403) {
+      return { problems: 0, report: `guardrails: not checked, your credentials may not read ${what}\n` };
+    }
+    throw err;
+  };
   for (const want of rendered) {
     const what = `${want.kind} ${want.metadata.name}`;
     let live: Record<string, unknown>;
@@ -58,10 +64,7 @@ export async function checkGuardrails(
         lines.push(`guardrails: ${what} is missing\n`);
         continue;
       }
-      if (err instanceof KubeApiError && err.status === 403) {
-        return { problems: 0, report: `guardrails: not checked, your credentials may not read ${what}\n` };
-      }
-      throw err;
+      return forbidden(err, what);
     }
     installed++;
     const field = want.kind === 'ClusterRole' ? 'rules' : 'spec';
@@ -70,9 +73,14 @@ export async function checkGuardrails(
     }
   }
   const names = new Set(rendered.map((o) => `${o.kind}/${o.metadata.name}`));
-  const ours = await client.list<KubeObject>(resourcePath('ValidatingAdmissionPolicyBinding'), {
-    labelSelector: GUARDRAILS_SELECTOR,
-  });
+  let ours: { items: KubeObject[] };
+  try {
+    ours = await client.list<KubeObject>(resourcePath('ValidatingAdmissionPolicyBinding'), {
+      labelSelector: GUARDRAILS_SELECTOR,
+    });
+  } catch (err) {
+    return forbidden(err, 'the list of ValidatingAdmissionPolicyBindings');
+  }
   for (const b of ours.items) {
     if (!names.has(`ValidatingAdmissionPolicyBinding/${b.metadata.name}`)) {
       lines.push(
@@ -84,7 +92,7 @@ export async function checkGuardrails(
     return {
       problems: 0,
       report:
-        'guardrails: not installed (optional: namespace-isolation-controller render guardrails | kubectl apply -f -)\n',
+        'guardrails: not installed (optional: namespace-isolation-controller render guardrails | kubectl apply --server-side -f -)\n',
     };
   }
   const problems = lines.length;

@@ -195,8 +195,15 @@ describe('the Pod gate', () => {
 
       expect([...added.policies.keys()].sort()).toEqual(STRICT);
       const lastPolicy = Math.max(...added.policies.values());
-      for (const rv of added.pods)
-        expect(rv, `${ns}: a Pod admitted before every policy`).toBeGreaterThan(lastPolicy);
+      // On failure, what the controller did in that namespace says why.
+      const story = () =>
+        JSON.stringify(ctl!.logs.filter((l) => l.namespace === ns).map((l) => [l.msg, l.policy, l.err]));
+      for (const rv of added.pods) {
+        expect(
+          rv,
+          `${ns}: a Pod admitted before every policy ${JSON.stringify([...added.policies])}; ${story()}`,
+        ).toBeGreaterThan(lastPolicy);
+      }
     }
     times.sort((a, b) => a - b);
     console.log(
@@ -405,6 +412,18 @@ describe('time-boxed exceptions', () => {
 });
 
 describe('check', () => {
+  it('says so when the credentials may not read them', async () => {
+    const tenant = new KubeClient(loadKubeConfig(cp.userKubeconfig(TENANT)));
+    try {
+      expect(await checkGuardrails(tenant, defaultPolicyConfig)).toEqual({
+        problems: 0,
+        report: `guardrails: not checked, your credentials may not read ClusterRole ${OPT_OUT_ROLE}\n`,
+      });
+    } finally {
+      await tenant.close();
+    }
+  });
+
   it('reports the guardrails in place, then a binding missing and one that differs', async () => {
     expect(await checkGuardrails(admin, defaultPolicyConfig)).toEqual({
       problems: 0,

@@ -20,7 +20,7 @@ import {
   PROFILE_LABEL,
 } from '../../policy/labels.ts';
 import { type Change, type OptOut, plan } from '../../policy/plan.ts';
-import type { PolicyConfig } from '../../policy/profiles.ts';
+import { gatePolicy, type PolicyConfig } from '../../policy/profiles.ts';
 import type { Declared } from '../../runtime/fight.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
@@ -92,7 +92,13 @@ export class NamespaceReconciler implements Reconciler {
     const errors: unknown[] = [];
     /** A namespace's first policies get one Event between them, not one each. */
     const created: string[] = [];
+    // Pods may start once the gate policy exists: it is created only after all the others were.
+    const gate = decision.kind === 'manage' ? gatePolicy(settings.policy, decision.profile) : undefined;
     for (const change of changes) {
+      if (errors.length > 0 && change.policy === gate && !change.observed) {
+        log.debug({ policy: gate }, 'gate policy waits: a policy before it failed');
+        continue;
+      }
       const verdict = round.decide(
         change.kind === 'apply' ? 'apply' : 'release',
         change.policy,
