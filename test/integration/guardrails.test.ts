@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { checkGuardrails, renderGuardrails } from '../../src/cli.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
-import { NETWORK_POLICIES, resourcePath } from '../../src/kube/resources.ts';
+import { NETWORK_POLICIES } from '../../src/kube/resources.ts';
 import { bindingName, guardrails, OPT_OUT_ROLE } from '../../src/policy/guardrails.ts';
 import {
   EXCEPTION_EXPIRES_LABEL,
@@ -20,7 +20,7 @@ import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import { ControlPlane, repoRoot } from '../../harness/controlplane.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
-import { STRICT } from '../support/fixtures.ts';
+import { fixtures, STRICT } from '../support/fixtures.ts';
 import { uniqueName } from '../support/kube.ts';
 import { kubectl } from '../support/kubectl.ts';
 import { applyObject, kustomizeBuild } from '../support/manifests.ts';
@@ -34,6 +34,7 @@ type Controller = Awaited<ReturnType<typeof startTestController>>;
 
 let cp: ControlPlane;
 let dataDir: string;
+let kube: ReturnType<typeof fixtures>;
 let admin: KubeClient;
 let ctl: Controller | undefined;
 const startController = async () => (ctl = await startTestController(cp.userKubeconfig(controllerUser)));
@@ -52,7 +53,8 @@ beforeAll(async () => {
     dataDir,
     users: { [controllerUser]: controllerGroups, [TENANT]: ['tenants'], [PLATFORM]: ['platform-admins'] },
   });
-  admin = new KubeClient(loadKubeConfig(cp.kubeconfig));
+  kube = fixtures(cp.kubeconfig);
+  admin = kube.raw;
   // The controller's shipped RBAC, and the guardrails as committed.
   const rbac = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
   for (const o of await kustomizeBuild('manifests'))
@@ -80,29 +82,21 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ctl?.stop();
-  await admin?.close();
+  await kube?.close();
   await cp?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 /** A namespace whose tenants have `edit` in it, once its policies are in place. */
 async function tenantNamespace(labels: Record<string, string> = { isolation: 'strict' }): Promise<string> {
-  const ns = uniqueName('guard');
-  await admin.request('POST', resourcePath('Namespace'), { body: { metadata: { name: ns, labels } } });
+  const ns = await kube.namespace('guard', labels);
   await asAdmin(['create', 'rolebinding', 'tenants-edit', '-n', ns, '--clusterrole=edit', '--group=tenants']);
-  if (labels.isolation) await eventually(async () => (await managed(ns)).length === 3, `${ns}'s policies`);
+  if (labels.isolation) await kube.inSync(ns);
   return ns;
 }
 
-async function managed(ns: string): Promise<string[]> {
-  const list = await admin.list<{ metadata: { name: string; labels?: Record<string, string> } }>(
-    resourcePath('NetworkPolicy', ns),
-  );
-  return list.items
-    .filter((p) => p.metadata.labels?.[MANAGED_BY_LABEL])
-    .map((p) => p.metadata.name)
-    .sort();
-}
+/** The names of `ns`'s policies that carry our label, sorted. */
+const managed = (ns: string) => kube.managedNames(ns);
 
 const pod = (name: string, namespace: string) =>
   JSON.stringify({
@@ -122,12 +116,8 @@ const pod = (name: string, namespace: string) =>
     },
   });
 
-async function events(ns: string, reason: string): Promise<string[]> {
-  const list = await admin.list<{ reason: string; note?: string; message?: string }>(
-    `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
-  );
-  return list.items.filter((e) => e.reason === reason).map((e) => e.note ?? e.message ?? '');
-}
+const events = async (ns: string, reason: string) =>
+  (await kube.events(ns)).filter((e) => e.reason === reason).map((e) => e.note);
 
 describe('the committed guardrails', () => {
   it('are what render guardrails prints from the shipped configuration', async () => {
