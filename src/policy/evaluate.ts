@@ -1,0 +1,289 @@
+// What a namespace's NetworkPolicies, taken together, allow beyond what its profile allows.
+//
+// NetworkPolicies add up: traffic is allowed to (ingress) or from (egress) a pod when any policy
+// selecting the pod for that direction allows it, and a direction no policy selects is open. So an
+// opening is a rule of some policy in the namespace that allows a peer on a port that no rule of
+// the profile (its policies and sanctioned openings) allows to the same pods. The rules, as the
+// API server defines them:
+// - a rule without peers (`from`/`to` absent or empty) allows everyone: every pod and every address;
+//   one without ports allows every port;
+// - a peer with `podSelector` alone means pods of the policy's namespace; with `namespaceSelector`
+//   alone, every pod of the namespaces selected; both in one peer, pods matching both (AND); separate
+//   peers add up (OR); an `ipBlock` is its CIDR minus its `except`s;
+// - a port without `protocol` is TCP; with `endPort`, a range; a named port is resolved by each
+//   pod (reported as named, never taken as covered by a number);
+// - `policyTypes` defaults to Ingress, plus Egress when there are egress rules; rules of a
+//   direction not in `policyTypes` do nothing;
+// - a policy or peer whose pod selector no pod can satisfy opens nothing.
+import { contains, type Cidr, parseCidr } from './cidr.ts';
+import { describe, matchesAll, satisfiable } from './selectors.ts';
+import type { LabelSelector, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from './types.ts';
+
+export type Direction = 'ingress' | 'egress';
+export type Severity = 'warn' | 'fail';
+
+/** Who an opening lets in (ingress) or out to (egress). */
+export type Reach =
+  | { kind: 'everyone' }
+  | { kind: 'all-namespaces'; pods: string }
+  | { kind: 'namespaces'; names: string[]; pods: string }
+  | { kind: 'cidr'; cidr: string; except: string[] };
+
+export interface Opening {
+  /** The policy whose rule opens it. */
+  policy: string;
+  direction: Direction;
+  /** The pods of this namespace it applies to, as a selector's text ('' for all). */
+  pods: string;
+  reach: Reach;
+  /** 'all ports', 'TCP 53', 'TCP 8000-8080', 'TCP port "http" (named)'. */
+  ports: string[];
+  /** fail: opened to everyone, every namespace or every address; warn: to something specific. */
+  severity: Severity;
+}
+
+/** The namespaces a namespaceSelector selects, and whether that is all of them. */
+export interface NamespaceLookup {
+  select(selector: LabelSelector): { all: boolean; names: string[] };
+}
+
+export interface Evaluated {
+  openings: Opening[];
+  /** The non-empty namespaceSelectors read: the verdict may change when a namespace's labels do. */
+  namespaceSelectors: LabelSelector[];
+}
+
+/**
+ * Evaluates the `policies` of namespace `namespace` against `allowed`, the specs of what its
+ * profile allows (its policies and its sanctioned openings).
+ */
+export function evaluate(
+  namespace: string,
+  policies: readonly { name: string; spec: NetworkPolicySpec }[],
+  allowed: readonly NetworkPolicySpec[],
+  lookup: NamespaceLookup,
+): Evaluated {
+  const namespaceSelectors: LabelSelector[] = [];
+  const ctx: Context = { namespace, lookup, namespaceSelectors };
+  const profile = allowed.flatMap((spec) => grants('(profile)', spec, ctx));
+  for (const direction of ['ingress', 'egress'] as const) {
+    // A direction the profile does not isolate is open: nothing in it can open more.
+    if (!allowed.some((spec) => policyTypes(spec).includes(direction)))
+      profile.push({ policy: '(profile)', direction, pods: {}, peers: [{ kind: 'everyone' }], ports: [ALL] });
+  }
+  const openings: Opening[] = [];
+  for (const policy of policies) {
+    for (const grant of grants(policy.name, policy.spec, ctx)) {
+      openings.push(...uncovered(grant, profile, ctx));
+    }
+  }
+  return { openings, namespaceSelectors };
+}
+
+/** The verdict of a set of openings alone. */
+export function severityOf(openings: readonly Opening[]): Severity | 'pass' {
+  if (openings.some((o) => o.severity === 'fail')) return 'fail';
+  return openings.length > 0 ? 'warn' : 'pass';
+}
+
+/** One line for people: `allow-all: ingress to all pods from everyone on all ports`. */
+export function describeOpening(o: Opening): string {
+  const pods = o.pods === '' ? 'all pods' : `pods ${o.pods}`;
+  const [towards, away] = o.direction === 'ingress' ? ['to', 'from'] : ['from', 'to'];
+  return `${o.policy}: ${o.direction} ${towards} ${pods} ${away} ${describeReach(o.reach)} on ${o.ports.join(', ')}`;
+}
+
+export function describeReach(reach: Reach): string {
+  switch (reach.kind) {
+    case 'everyone':
+      return 'everyone (every pod of every namespace and every address)';
+    case 'all-namespaces':
+      return `all namespaces${reach.pods ? ` (pods ${reach.pods})` : ''}`;
+    case 'namespaces': {
+      const shown = reach.names.slice(0, 10).join(', ');
+      const more = reach.names.length > 10 ? ` and ${reach.names.length - 10} more` : '';
+      const word = reach.names.length === 1 ? 'namespace' : 'namespaces';
+      return `${word} ${shown}${more}${reach.pods ? ` (pods ${reach.pods})` : ''}`;
+    }
+    case 'cidr': {
+      const except = reach.except.length ? ` except ${reach.except.join(', ')}` : '';
+      const all = parseCidr(reach.cidr)?.prefix === 0 ? 'every address ' : '';
+      return `${all}${reach.cidr}${except}`;
+    }
+  }
+}
+
+// ---- the model: a rule as target pods × peers × ports ----
+
+type Peer =
+  | { kind: 'everyone' }
+  | { kind: 'pods'; all: boolean; names: string[]; pods: LabelSelector }
+  | { kind: 'cidr'; text: string; cidr: Cidr | undefined; except: string[]; excepts: Cidr[] };
+
+type Port =
+  | { kind: 'all' }
+  | { kind: 'range'; protocol: string; from: number; to: number }
+  | { kind: 'named'; protocol: string; name: string };
+
+const ALL: Port = { kind: 'all' };
+
+interface Grant {
+  policy: string;
+  direction: Direction;
+  pods: LabelSelector;
+  peers: Peer[];
+  ports: Port[];
+}
+
+interface Context {
+  namespace: string;
+  lookup: NamespaceLookup;
+  namespaceSelectors: LabelSelector[];
+}
+
+export function policyTypes(spec: NetworkPolicySpec): Direction[] {
+  if (spec.policyTypes?.length) return spec.policyTypes.map((t) => (t === 'Ingress' ? 'ingress' : 'egress'));
+  return spec.egress?.length ? ['ingress', 'egress'] : ['ingress'];
+}
+
+function grants(policy: string, spec: NetworkPolicySpec, ctx: Context): Grant[] {
+  if (!satisfiable(spec.podSelector)) return [];
+  return policyTypes(spec).flatMap((direction) =>
+    (direction === 'ingress'
+      ? (spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
+      : (spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }))
+    ).flatMap((rule) => {
+      const peers = rule.peers?.length
+        ? rule.peers.flatMap((p) => peer(p, ctx))
+        : [{ kind: 'everyone' } as const];
+      const ports = rule.ports?.length ? rule.ports.map(port) : [ALL];
+      return peers.length ? [{ policy, direction, pods: spec.podSelector, peers, ports }] : [];
+    }),
+  );
+}
+
+function peer(p: NetworkPolicyPeer, ctx: Context): Peer[] {
+  if (p.ipBlock) {
+    const except = p.ipBlock.except ?? [];
+    const excepts = except.map(parseCidr).filter((c) => c !== undefined);
+    return [{ kind: 'cidr', text: p.ipBlock.cidr, cidr: parseCidr(p.ipBlock.cidr), except, excepts }];
+  }
+  const pods = p.podSelector ?? {};
+  if (!satisfiable(pods)) return [];
+  if (!p.namespaceSelector) {
+    if (!p.podSelector) return []; // an empty peer: the API server refuses it
+    return [{ kind: 'pods', all: false, names: [ctx.namespace], pods }];
+  }
+  if (matchesAll(p.namespaceSelector)) return [{ kind: 'pods', all: true, names: [], pods }];
+  ctx.namespaceSelectors.push(p.namespaceSelector);
+  const { all, names } = ctx.lookup.select(p.namespaceSelector);
+  return all || names.length ? [{ kind: 'pods', all, names: all ? [] : names, pods }] : [];
+}
+
+function port(p: NetworkPolicyPort): Port {
+  const protocol = p.protocol ?? 'TCP';
+  if (p.port === undefined) return { kind: 'range', protocol, from: 1, to: 65535 };
+  if (typeof p.port === 'string') return { kind: 'named', protocol, name: p.port };
+  return { kind: 'range', protocol, from: p.port, to: p.endPort ?? p.port };
+}
+
+// ---- coverage: what of a grant no profile grant allows ----
+
+function uncovered(grant: Grant, profile: readonly Grant[], ctx: Context): Opening[] {
+  const same = profile.filter(
+    (g) =>
+      g.direction === grant.direction && (matchesAll(g.pods) || describe(g.pods) === describe(grant.pods)),
+  );
+  /** Per peer left open (by its text), the ports it is open on. */
+  const open = new Map<string, { reach: Reach; ports: Port[] }>();
+  for (const peer of grant.peers) {
+    for (const p of grant.ports) {
+      const covering = same.filter((g) => g.ports.some((q) => portCovers(q, p)));
+      const rest = remainder(
+        peer,
+        covering.flatMap((g) => g.peers),
+      );
+      if (!rest) continue;
+      const reach = reachOf(rest, ctx);
+      const key = JSON.stringify(reach);
+      const entry = open.get(key) ?? { reach, ports: [] };
+      entry.ports.push(p);
+      open.set(key, entry);
+    }
+  }
+  return [...open.values()].map(({ reach, ports }) => ({
+    policy: grant.policy,
+    direction: grant.direction,
+    pods: describe(grant.pods),
+    reach,
+    ports: ports.map(describePort),
+    severity:
+      reach.kind === 'everyone' ||
+      reach.kind === 'all-namespaces' ||
+      (reach.kind === 'cidr' && parseCidr(reach.cidr)?.prefix === 0)
+        ? 'fail'
+        : 'warn',
+  }));
+}
+
+/** What of `peer` the `allowed` peers leave out; undefined when nothing is. */
+function remainder(peer: Peer, allowed: readonly Peer[]): Peer | undefined {
+  if (allowed.some((a) => a.kind === 'everyone')) return undefined;
+  if (peer.kind === 'everyone') return peer;
+  if (peer.kind === 'cidr') {
+    return allowed.some((a) => a.kind === 'cidr' && cidrCovers(a, peer)) ? undefined : peer;
+  }
+  const same = allowed.filter(
+    (a): a is Extract<Peer, { kind: 'pods' }> =>
+      a.kind === 'pods' && (matchesAll(a.pods) || describe(a.pods) === describe(peer.pods)),
+  );
+  if (same.some((a) => a.all)) return undefined;
+  if (peer.all) return peer;
+  const covered = new Set(same.flatMap((a) => a.names));
+  const names = peer.names.filter((n) => !covered.has(n));
+  return names.length ? { ...peer, names } : undefined;
+}
+
+/** Whether every address `inner` allows, `outer` allows too. */
+function cidrCovers(outer: Extract<Peer, { kind: 'cidr' }>, inner: Extract<Peer, { kind: 'cidr' }>): boolean {
+  if (!outer.cidr || !inner.cidr || !contains(outer.cidr, inner.cidr)) return false;
+  // Each address outer leaves out must be outside inner, or left out by inner too.
+  return outer.excepts.every(
+    (x) =>
+      !contains(x, inner.cidr!) && (!contains(inner.cidr!, x) || inner.excepts.some((y) => contains(y, x))),
+  );
+}
+
+function portCovers(outer: Port, inner: Port): boolean {
+  if (outer.kind === 'all') return true;
+  if (inner.kind === 'all' || outer.protocol !== inner.protocol) return false;
+  if (outer.kind === 'named' || inner.kind === 'named')
+    return outer.kind === 'named' && inner.kind === 'named' && outer.name === inner.name;
+  return outer.from <= inner.from && inner.to <= outer.to;
+}
+
+function reachOf(peer: Peer, ctx: Context): Reach {
+  switch (peer.kind) {
+    case 'everyone':
+      return peer;
+    case 'cidr':
+      return { kind: 'cidr', cidr: peer.text, except: peer.except };
+    case 'pods':
+      return peer.all
+        ? { kind: 'all-namespaces', pods: describe(peer.pods) }
+        : {
+            kind: 'namespaces',
+            names: [...peer.names].sort((a, b) =>
+              a === ctx.namespace ? -1 : b === ctx.namespace ? 1 : a < b ? -1 : 1,
+            ),
+            pods: describe(peer.pods),
+          };
+  }
+}
+
+function describePort(p: Port): string {
+  if (p.kind === 'all') return 'all ports';
+  if (p.kind === 'named') return `${p.protocol} port "${p.name}" (named: each pod says which)`;
+  if (p.from === 1 && p.to === 65535) return `all ${p.protocol} ports`;
+  return p.from === p.to ? `${p.protocol} ${p.from}` : `${p.protocol} ${p.from}-${p.to}`;
+}

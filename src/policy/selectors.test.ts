@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { contains, parseCidr } from './cidr.ts';
+import { describe as text, matches, satisfiable } from './selectors.ts';
+import type { LabelSelector } from './types.ts';
+
+describe('label selectors', () => {
+  it.each<[LabelSelector, Record<string, string>, boolean]>([
+    [{}, {}, true],
+    [{ matchLabels: { a: 'x' } }, { a: 'x', b: 'y' }, true],
+    [{ matchLabels: { a: 'x' } }, { a: 'y' }, false],
+    [{ matchExpressions: [{ key: 'a', operator: 'In', values: ['x', 'y'] }] }, { a: 'y' }, true],
+    [{ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['x'] }] }, {}, true],
+    [{ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['x'] }] }, { a: 'x' }, false],
+    [{ matchExpressions: [{ key: 'a', operator: 'Exists' }] }, {}, false],
+    [{ matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] }, { a: '' }, false],
+  ])('%j matches %j: %s', (selector, labels, expected) => {
+    expect(matches(selector, labels)).toBe(expected);
+  });
+
+  it.each<[LabelSelector, boolean]>([
+    [{}, true],
+    [{ matchLabels: { a: 'x' }, matchExpressions: [{ key: 'a', operator: 'In', values: ['x', 'y'] }] }, true],
+    [{ matchLabels: { a: 'x' }, matchExpressions: [{ key: 'a', operator: 'In', values: ['y'] }] }, false],
+    [{ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, false],
+    [{ matchLabels: { a: 'x' }, matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['x'] }] }, false],
+    [{ matchLabels: { a: 'x' }, matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] }, false],
+    [
+      {
+        matchExpressions: [
+          { key: 'a', operator: 'NotIn', values: ['x'] },
+          { key: 'a', operator: 'DoesNotExist' },
+        ],
+      },
+      true,
+    ],
+  ])('%j can match something: %s', (selector, expected) => {
+    expect(satisfiable(selector)).toBe(expected);
+  });
+
+  it('reads as people write it', () => {
+    expect(
+      text({
+        matchLabels: { app: 'web' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['b', 'a'] },
+          { key: 'legacy', operator: 'DoesNotExist' },
+        ],
+      }),
+    ).toBe('!legacy, app=web, tier in (a, b)');
+  });
+});
+
+describe('CIDRs', () => {
+  it('parses both families and ignores host bits', () => {
+    expect(parseCidr('10.1.2.3/8')).toEqual({ family: 4, start: 10n << 24n, prefix: 8 });
+    expect(parseCidr('::/0')).toEqual({ family: 6, start: 0n, prefix: 0 });
+    expect(parseCidr('fd16:9254:7127:1337:ffff:ffff:ffff:ffff/128')?.family).toBe(6);
+    expect(parseCidr('::ffff:10.0.0.1/128')?.start).toBe((0xffffn << 32n) | (10n << 24n) | 1n);
+    for (const bad of ['10.0.0.0', '10.0.0.256/8', '10.0.0.0/33', '1::2::3/64', 'x/1'])
+      expect(parseCidr(bad)).toBeUndefined();
+  });
+
+  it('contains what lies inside, of its own family only', () => {
+    const c = (s: string) => parseCidr(s)!;
+    expect(contains(c('10.0.0.0/8'), c('10.9.0.0/16'))).toBe(true);
+    expect(contains(c('10.9.0.0/16'), c('10.0.0.0/8'))).toBe(false);
+    expect(contains(c('0.0.0.0/0'), c('fd00::/8'))).toBe(false);
+    expect(contains(c('fd00::/8'), c('fd16::/16'))).toBe(true);
+  });
+});
