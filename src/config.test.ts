@@ -60,6 +60,16 @@ describe('configuration', () => {
       'guardrails.gatePolicies.nope: names no profile',
     ],
     [{ guardrails: { maxExceptionHours: 0 } }, 'guardrails.maxExceptionHours:'],
+    [{ sanctioned: { nope: { ingress: [{}] } } }, 'sanctioned.nope: names no profile'],
+    [
+      { sanctioned: { strict: { egress: [{ to: [{ ipBlock: { cidr: '10.0.0/8' } }] }] } } },
+      'sanctioned.strict.egress.0.to.0.ipBlock.cidr: must be a CIDR block, e.g. 10.0.0.0/8 or fd00::/8 (got "10.0.0/8")',
+    ],
+    [{ sanctioned: { strict: { podSelector: {} } } }, 'sanctioned.strict: unknown field podSelector'],
+    [
+      { sanctioned: { strict: { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', expect: [] } }] }] } } },
+      'sanctioned.strict.ingress.0.from.0.ipBlock: unknown field expect',
+    ],
     [
       { profiles: { Strict: ['default-deny-all'], strict: ['default-deny-all'] } },
       'profiles.strict: differs from profile Strict only in case',

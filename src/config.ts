@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { PolicyConfig } from './policy/profiles.ts';
+import { parseCidr } from './policy/cidr.ts';
 import { bindingName } from './policy/guardrails.ts';
 import { defaultPolicyConfig } from './policy/profiles.ts';
 
@@ -33,25 +34,31 @@ const selector = z.strictObject({
     )
     .optional(),
 });
+const cidr = z
+  .string()
+  .refine((s) => parseCidr(s) !== undefined, 'must be a CIDR block, e.g. 10.0.0.0/8 or fd00::/8');
 const peer = z.strictObject({
   podSelector: selector.optional(),
   namespaceSelector: selector.optional(),
-  ipBlock: z.strictObject({ cidr: z.string(), except: z.array(z.string()).optional() }).optional(),
+  ipBlock: z.strictObject({ cidr, except: z.array(cidr).optional() }).optional(),
 });
 const port = z.strictObject({
   protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
   port: z.union([z.number().int().min(1).max(65535), z.string().regex(DNS_LABEL).max(15)]).optional(),
   endPort: z.number().int().min(1).max(65535).optional(),
 });
-const spec = z.strictObject({
-  podSelector: selector,
-  policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
+const rules = {
   ingress: z
     .array(z.strictObject({ from: z.array(peer).optional(), ports: z.array(port).optional() }))
     .optional(),
   egress: z
     .array(z.strictObject({ to: z.array(peer).optional(), ports: z.array(port).optional() }))
     .optional(),
+};
+const spec = z.strictObject({
+  podSelector: selector,
+  policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
+  ...rules,
 });
 
 const schema = z
@@ -65,6 +72,7 @@ const schema = z
       .default(defaultPolicyConfig.profiles),
     policies: z.record(dnsName, spec).default(defaultPolicyConfig.policies),
     excludedNamespaces: z.array(dnsName).default(defaultPolicyConfig.excludedNamespaces),
+    sanctioned: z.record(labelValue.min(1), z.strictObject(rules)).default({}),
     legacyAnnotation: z
       .strictObject({ enabled: z.boolean(), profile: z.string() })
       .default(defaultPolicyConfig.legacyAnnotation),
@@ -148,6 +156,16 @@ const schema = z
         });
       }
       bindings.set(name, profile);
+    }
+    for (const profile of Object.keys(c.sanctioned)) {
+      if (!Object.hasOwn(c.profiles, profile)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sanctioned', profile],
+          input: profile,
+          message: `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+        });
+      }
     }
     if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
       ctx.addIssue({
@@ -243,6 +261,7 @@ export function policyConfig(c: Config): PolicyConfig {
     profiles: c.profiles,
     policies: c.policies,
     excludedNamespaces: c.excludedNamespaces,
+    sanctioned: c.sanctioned,
     legacyAnnotation: c.legacyAnnotation,
     guardrails: c.guardrails,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeOpening, evaluate, type NamespaceLookup, severityOf } from './evaluate.ts';
+import { type Allowed, describeOpening, evaluate, type NamespaceLookup, severityOf } from './evaluate.ts';
 import { defaultPolicyConfig as config } from './profiles.ts';
 import { matches } from './selectors.ts';
 import type { LabelSelector, NetworkPolicySpec } from './types.ts';
@@ -16,10 +16,10 @@ const lookup: NamespaceLookup = {
     return { all: names.length === Object.keys(NAMESPACES).length, names };
   },
 };
-const strict = config.profiles.strict!.map((p) => config.policies[p]!);
-const lines = (spec: NetworkPolicySpec, allowed = strict) =>
+const strict = { specs: config.profiles.strict!.map((p) => config.policies[p]!) };
+const lines = (spec: NetworkPolicySpec, allowed: Allowed = strict) =>
   evaluate('team-a', [{ name: 't', spec }], allowed, lookup).openings.map(describeOpening);
-const verdict = (spec: NetworkPolicySpec, allowed = strict) =>
+const verdict = (spec: NetworkPolicySpec, allowed: Allowed = strict) =>
   severityOf(evaluate('team-a', [{ name: 't', spec }], allowed, lookup).openings);
 const all = {};
 
@@ -227,26 +227,27 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
   });
 
   it('a direction the profile leaves open cannot be opened further', () => {
-    const ingressOnly = [config.policies['default-deny-ingress']!];
+    const ingressOnly = { specs: [config.policies['default-deny-ingress']!] };
     expect(verdict({ podSelector: all, policyTypes: ['Egress'], egress: [{}] }, ingressOnly)).toBe('pass');
     expect(verdict({ podSelector: all, ingress: [{}] }, ingressOnly)).toBe('fail');
     // The same-namespace profile lets this namespace in, and nothing else.
-    const sameNs = [config.policies['deny-from-other-namespaces']!];
+    const sameNs = { specs: [config.policies['deny-from-other-namespaces']!] };
     expect(lines({ podSelector: all, ingress: [{ from: [{ podSelector: all }] }] }, sameNs)).toEqual([]);
   });
 
   it('traffic within the namespace is an opening where the profile denies it', () => {
     expect(
-      lines({ podSelector: all, ingress: [{ from: [{ podSelector: all }] }] }, [
-        config.policies['default-deny-ingress']!,
-      ]),
+      lines(
+        { podSelector: all, ingress: [{ from: [{ podSelector: all }] }] },
+        {
+          specs: [config.policies['default-deny-ingress']!],
+        },
+      ),
     ).toEqual(['t: ingress to all pods from namespace team-a on all ports']);
   });
 
   it('sanctioned openings count as the profile: only what lies beyond them is reported', () => {
-    const sanctioned: NetworkPolicySpec = {
-      podSelector: all,
-      policyTypes: ['Ingress'],
+    const sanctioned = {
       ingress: [
         {
           from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }],
@@ -271,7 +272,7 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
         },
       ],
     };
-    expect(lines(spec, [...strict, sanctioned])).toEqual([
+    expect(lines(spec, { ...strict, sanctioned })).toEqual([
       't: ingress to pods app=web from namespace team-b on TCP 9090',
       't: ingress to pods app=web from namespaces monitoring, team-b on TCP 9091',
     ]);
@@ -288,12 +289,14 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
       policyTypes: ['Egress'],
       egress: [{ to: [{ ipBlock: { cidr, ...(except && { except }) } }] }],
     });
-    expect(verdict(to('10.1.0.0/16'), [profile])).toBe('pass');
-    expect(verdict(to('10.9.1.0/24'), [profile])).toBe('warn'); // in the except
-    expect(verdict(to('10.0.0.0/8', ['10.9.0.0/16']), [profile])).toBe('pass');
-    expect(verdict(to('10.0.0.0/8'), [profile])).toBe('warn');
-    expect(verdict(to('11.0.0.0/8'), [profile])).toBe('warn');
-    expect(verdict(to('fd00::/8'), [profile])).toBe('warn');
+    // Sanctioned rules allow without isolating: egress stays open under them alone.
+    expect(verdict(to('11.0.0.0/8'), { specs: [], sanctioned: profile })).toBe('pass');
+    expect(verdict(to('10.1.0.0/16'), { specs: [profile] })).toBe('pass');
+    expect(verdict(to('10.9.1.0/24'), { specs: [profile] })).toBe('warn'); // in the except
+    expect(verdict(to('10.0.0.0/8', ['10.9.0.0/16']), { specs: [profile] })).toBe('pass');
+    expect(verdict(to('10.0.0.0/8'), { specs: [profile] })).toBe('warn');
+    expect(verdict(to('11.0.0.0/8'), { specs: [profile] })).toBe('warn');
+    expect(verdict(to('fd00::/8'), { specs: [profile] })).toBe('warn');
   });
 
   it('records the namespace selectors it read', () => {
@@ -308,7 +311,7 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
           },
         },
       ],
-      [],
+      { specs: [] },
       lookup,
     );
     expect(namespaceSelectors).toContainEqual({ matchLabels: { team: 'b' } });

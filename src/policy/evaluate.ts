@@ -17,7 +17,13 @@
 // - a policy or peer whose pod selector no pod can satisfy opens nothing.
 import { contains, type Cidr, parseCidr } from './cidr.ts';
 import { describe, matchesAll, satisfiable } from './selectors.ts';
-import type { LabelSelector, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from './types.ts';
+import type {
+  LabelSelector,
+  NetworkPolicyPeer,
+  NetworkPolicyPort,
+  NetworkPolicySpec,
+  SanctionedRules,
+} from './types.ts';
 
 export type Direction = 'ingress' | 'egress';
 export type Severity = 'warn' | 'fail';
@@ -53,22 +59,30 @@ export interface Evaluated {
   namespaceSelectors: LabelSelector[];
 }
 
-/**
- * Evaluates the `policies` of namespace `namespace` against `allowed`, the specs of what its
- * profile allows (its policies and its sanctioned openings).
- */
+/** What a profile allows: its policies, and the rules sanctioned for it. */
+export interface Allowed {
+  specs: readonly NetworkPolicySpec[];
+  sanctioned?: SanctionedRules | undefined;
+}
+
+/** Evaluates the `policies` of namespace `namespace` against what its profile allows. */
 export function evaluate(
   namespace: string,
   policies: readonly { name: string; spec: NetworkPolicySpec }[],
-  allowed: readonly NetworkPolicySpec[],
+  allowed: Allowed,
   lookup: NamespaceLookup,
 ): Evaluated {
   const namespaceSelectors: LabelSelector[] = [];
   const ctx: Context = { namespace, lookup, namespaceSelectors };
-  const profile = allowed.flatMap((spec) => grants('(profile)', spec, ctx));
+  const profile = allowed.specs.flatMap((spec) => grants('(profile)', spec, ctx));
+  const { ingress, egress } = allowed.sanctioned ?? {};
+  // Sanctioned rules allow, for every pod; they do not isolate a direction.
+  profile.push(
+    ...grants('(sanctioned)', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress, egress }, ctx),
+  );
   for (const direction of ['ingress', 'egress'] as const) {
     // A direction the profile does not isolate is open: nothing in it can open more.
-    if (!allowed.some((spec) => policyTypes(spec).includes(direction)))
+    if (!allowed.specs.some((spec) => policyTypes(spec).includes(direction)))
       profile.push({ policy: '(profile)', direction, pods: {}, peers: [{ kind: 'everyone' }], ports: [ALL] });
   }
   const openings: Opening[] = [];

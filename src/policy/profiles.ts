@@ -1,5 +1,5 @@
 // The policy configuration (which namespaces, which profiles, which policies) and its defaults.
-import type { NetworkPolicySpec } from './types.ts';
+import type { NetworkPolicySpec, SanctionedRules } from './types.ts';
 
 export interface PolicyConfig {
   /** Namespace label whose value names the profile, e.g. isolation=strict. */
@@ -10,6 +10,8 @@ export interface PolicyConfig {
   policies: Record<string, NetworkPolicySpec>;
   /** Namespaces never touched, whatever their labels. */
   excludedNamespaces: string[];
+  /** Profile → rules that other policies in its namespaces may allow and still count as compliant. */
+  sanctioned: Record<string, SanctionedRules>;
   /** Honour net.beta.kubernetes.io/network-policy {"ingress":{"isolation":"DefaultDeny"}} as this profile. */
   legacyAnnotation: { enabled: boolean; profile: string };
   /** What the admission guardrails (`render guardrails`) and the exceptions are made from. */
@@ -82,6 +84,7 @@ export const defaultPolicyConfig: PolicyConfig = {
     'default-deny-ingress': { podSelector: everyPod, policyTypes: ['Ingress'] },
   },
   excludedNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
+  sanctioned: {},
   legacyAnnotation: { enabled: false, profile: 'default-deny-ingress' },
   guardrails: {
     serviceAccount: { namespace: 'namespace-isolation-controller', name: 'namespace-isolation-controller' },

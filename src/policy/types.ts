@@ -42,6 +42,12 @@ export interface NetworkPolicySpec {
   egress?: NetworkPolicyEgressRule[];
 }
 
+/** Ingress and egress rules, as in a NetworkPolicy spec, for every pod of the namespace. */
+export interface SanctionedRules {
+  ingress?: NetworkPolicyIngressRule[];
+  egress?: NetworkPolicyEgressRule[];
+}
+
 export interface NetworkPolicy {
   apiVersion: 'networking.k8s.io/v1';
   kind: 'NetworkPolicy';
