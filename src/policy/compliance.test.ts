@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { assess, policyReport, reasons, reportContent, stamp } from './compliance.ts';
+import { desiredPolicies } from './desired.ts';
+import type { NamespaceLookup } from './evaluate.ts';
+import { defaultPolicyConfig as config } from './profiles.ts';
+import type { NetworkPolicy, NetworkPolicySpec } from './types.ts';
+
+const lookup: NamespaceLookup = { select: () => ({ all: false, names: ['monitoring'] }) };
+const ours = desiredPolicies('team-a', 'strict', config);
+const tenant = (name: string, spec: NetworkPolicySpec): NetworkPolicy => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace: 'team-a' },
+  spec,
+});
+const allowAll = tenant('allow-all', { podSelector: {}, ingress: [{}] });
+const fromMonitoring = tenant('from-monitoring', {
+  podSelector: {},
+  ingress: [
+    { from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }], ports: [{ port: 9090 }] },
+  ],
+});
+const none = { kind: 'none' } as const;
+const run = (policies: NetworkPolicy[], extra: Partial<Parameters<typeof assess>[0]> = {}, c = config) =>
+  assess(
+    {
+      namespace: 'team-a',
+      profile: 'strict',
+      policies,
+      failed: new Map(),
+      exception: none,
+      lookup,
+      ...extra,
+    },
+    c,
+  );
+
+describe('assess: a managed namespace against its profile', () => {
+  it('passes with the profile in place, whatever else only narrows it', () => {
+    const a = run([...ours, tenant('deny', { podSelector: {}, policyTypes: ['Ingress'] })]);
+    expect(a.verdict).toBe('pass');
+    expect(a.results.map((r) => `${r.policy} ${r.result}`)).toEqual([
+      'default-deny-all pass',
+      'allow-dns pass',
+      'allow-same-namespace pass',
+    ]);
+  });
+
+  it('fails on a tenant policy that lets everyone in, and says so', () => {
+    const a = run([...ours, allowAll]);
+    expect(a.verdict).toBe('fail');
+    expect(reasons(a)).toEqual([
+      'allow-all: opens ingress to all pods from everyone (every pod of every namespace and every address) on all ports',
+    ]);
+  });
+
+  it('warns on an opening to named namespaces, and passes when it is sanctioned', () => {
+    expect(run([...ours, fromMonitoring]).verdict).toBe('warn');
+    const sanctioned = {
+      ...config,
+      sanctioned: {
+        strict: { ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }] }] },
+      },
+    };
+    expect(run([...ours, fromMonitoring], {}, sanctioned).verdict).toBe('pass');
+  });
+
+  it('fails on a policy of ours missing or failing to apply, with the API server message', () => {
+    const a = run([ours[0]!, ours[2]!], {
+      failed: new Map([['allow-same-namespace', 'admission webhook denied it']]),
+    });
+    expect(a.verdict).toBe('fail');
+    expect(reasons(a)).toEqual([
+      'allow-dns: missing',
+      'allow-same-namespace: failed to apply: admission webhook denied it',
+    ]);
+  });
+
+  it('warns when a policy of ours differs from the profile without opening anything', () => {
+    const narrowed = structuredClone(ours);
+    narrowed[2]!.spec.egress = [];
+    expect(reasons(run(narrowed))).toEqual([
+      'allow-same-namespace: present, but differs from the profile (a repair is held back, or another writer keeps it)',
+    ]);
+  });
+
+  it('an exception in force skips our policies and makes the verdict a warning', () => {
+    const exception = {
+      kind: 'active',
+      value: 'x',
+      untilMs: Date.UTC(2026, 10, 24, 12),
+      reason: 'migration',
+    } as const;
+    const a = run([], { exception });
+    expect(a.verdict).toBe('warn');
+    expect(a.results.map((r) => r.result)).toEqual(['skip', 'skip', 'skip']);
+    expect(a.results[0]!.message).toBe('not enforced: exception until 2026-11-24T12:00:00Z (migration)');
+  });
+});
+
+describe('the PolicyReport', () => {
+  it('counts results, labels the verdict and references each policy', () => {
+    const report = policyReport(run([...ours, allowAll]), 'isolation');
+    expect(report.summary).toEqual({ pass: 3, fail: 1, warn: 0, error: 0, skip: 0 });
+    expect(report.metadata.labels['namespace-isolation-controller/verdict']).toBe('fail');
+    expect(report.results[3]).toMatchObject({
+      policy: 'isolation=strict',
+      rule: 'allow-all',
+      result: 'fail',
+      severity: 'high',
+      resources: [{ kind: 'NetworkPolicy', name: 'allow-all', namespace: 'team-a' }],
+      properties: { managed: 'false', openings: '1' },
+    });
+  });
+
+  it('a timestamp alone is no change; a result is', () => {
+    const report = policyReport(run([...ours, allowAll]), 'isolation');
+    expect(reportContent(stamp(report, 1_000))).toBe(reportContent(stamp(report, 9_000_000)));
+    expect(reportContent(report)).not.toBe(reportContent(policyReport(run(ours), 'isolation')));
+  });
+});
