@@ -8,6 +8,8 @@ import { type Config, FIXED } from './config.ts';
 import { controllers } from './controllers/index.ts';
 import { UsageError } from './flags.ts';
 import type { Deps } from './controllers/deps.ts';
+import { PolicyStatus } from './controllers/status.ts';
+import { availability } from './kube/discovery.ts';
 import { KubeClient, loadKubeConfig } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
 import { leaseLock } from './kube/lease.ts';
@@ -90,9 +92,10 @@ export async function start(options: StartOptions): Promise<Running> {
     },
     dropped: () => eventMetrics.dropped(),
   });
+  const reports = await policyReports(client, log);
   const manager = new Manager<Deps>(
     controllers,
-    { client, config, dryRun, events },
+    { client, config, dryRun, events, status: new PolicyStatus(), reports },
     {
       concurrency: config.concurrency,
       resyncPeriodMs: config.resyncPeriodSeconds * 1000,
@@ -179,6 +182,26 @@ export async function start(options: StartOptions): Promise<Running> {
       log.info('stopped');
     },
   };
+}
+
+/** Whether PolicyReports can be written: said once, either way. */
+async function policyReports(client: KubeClient, log: Logger): Promise<boolean> {
+  try {
+    const found = await availability(client, 'PolicyReport', ['list', 'watch', 'create', 'patch', 'delete']);
+    if (found.available) log.info('writing a PolicyReport (wgpolicyk8s.io/v1alpha2) per managed namespace');
+    else
+      log.info(
+        { why: found.why },
+        'not writing PolicyReports: install manifests/components/policy-reports (and its CRD) to have them, then restart',
+      );
+    return found.available;
+  } catch (err) {
+    log.warn(
+      { err },
+      'could not tell whether PolicyReports can be written; not writing them until a restart',
+    );
+    return false;
+  }
 }
 
 /** Campaigns for the Lease; the manager leads while this replica holds it. */

@@ -2,6 +2,7 @@
 import type { Config } from '../config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import type { PolicyStatus } from './status.ts';
 
 export interface Deps {
   client: KubeClient;
@@ -9,4 +10,8 @@ export interface Deps {
   /** Writes are sent with dryRun=All: nothing changes, Events and metrics say what would have. */
   dryRun: boolean;
   events: EventRecorder;
+  /** The namespace controller's findings, read by the compliance controller. */
+  status: PolicyStatus;
+  /** PolicyReports are written: the CRD is installed and the controller may use it. */
+  reports: boolean;
 }

@@ -29,6 +29,8 @@ export const RESOURCES = {
     namespaced: false,
   },
   ClusterRole: { apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
+  // Written only where the CRD is installed (kube/discovery.ts).
+  PolicyReport: { apiVersion: 'wgpolicyk8s.io/v1alpha2', plural: 'policyreports', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
 
 export type Kind = keyof typeof RESOURCES;

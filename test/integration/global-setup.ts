@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ControlPlane } from '../../harness/controlplane.ts';
+import { installCrds } from '../../harness/crds.ts';
 import { controllerGroups, controllerUser, nobodyUser } from '../support/users.ts';
 
 declare module 'vitest' {
@@ -20,6 +21,8 @@ export default async function setup(project: TestProject) {
     dataDir,
     users: { [controllerUser]: controllerGroups, [nobodyUser]: [] },
   });
+  // As in a cluster with a policy engine: the controller writes PolicyReports where it may.
+  await installCrds(cp.kubeconfig);
   project.provide('kubeconfig', cp.kubeconfig);
   project.provide('controllerKubeconfig', cp.userKubeconfig(controllerUser));
   project.provide('nobodyKubeconfig', cp.userKubeconfig(nobodyUser));

@@ -4,11 +4,11 @@ import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../../
 import { listWatch } from '../../kube/resources.ts';
 import { select } from '../../policy/desired.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
-import { MANAGED_SELECTOR } from '../../policy/labels.ts';
+import { isManaged } from '../../policy/labels.ts';
 import { FIXED, policyConfig } from '../../config.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import type { Deps } from '../deps.ts';
-import { slimNamespace, slimPolicy } from './cache.ts';
+import { slimNamespace, slimPolicy } from '../cache.ts';
 import { EnforcementClock } from './latency.ts';
 import { RepairLedger } from './ledger.ts';
 import { registerPolicyMetrics } from './metrics.ts';
@@ -27,11 +27,14 @@ export const namespaceController: Controller<Deps> = {
       () => listWatch(client, 'Namespace'),
       slimNamespace,
     );
+    // Every NetworkPolicy, the tenants' too (the compliance controller evaluates them); this
+    // controller reads and hears of its own only.
     const policies = informer<ObservedPolicy>(
       'networkpolicies',
-      () => listWatch(client, 'NetworkPolicy', MANAGED_SELECTOR),
+      () => listWatch(client, 'NetworkPolicy'),
       slimPolicy,
     );
+    const ours = (name: string) => policies.inNamespace(name).filter((p) => isManaged(p.metadata.labels));
     const ledger = new RepairLedger(
       { fight: FIXED.fight, expectationTtlMs: FIXED.expectationTtlMs, dryRun },
       () => performance.now(),
@@ -64,7 +67,7 @@ export const namespaceController: Controller<Deps> = {
       return exception.kind === 'active' ? undefined : selection.profile;
     };
     const clockUpdate = (name: string, profile: string | undefined) => {
-      const present = new Set(policies.inNamespace(name).map((p) => p.metadata.name));
+      const present = new Set(ours(name).map((p) => p.metadata.name));
       clock.update(
         name,
         profile,
@@ -78,6 +81,7 @@ export const namespaceController: Controller<Deps> = {
       if (namespaces.hasSynced() && policies.hasSynced()) {
         clockUpdate(ns.metadata.name, gone ? undefined : enforcement(ns));
       }
+      deps.status.unsettle(ns.metadata.name);
       queue.add(ns.metadata.name);
     };
     namespaces.addHandlers({
@@ -85,8 +89,10 @@ export const namespaceController: Controller<Deps> = {
       update: (_old, ns) => namespaceEvent(ns),
       delete: (ns) => namespaceEvent(ns, true),
     });
-    const seen = (p: ObservedPolicy, changed: boolean) => {
+    const seen = (p: ObservedPolicy, changed: boolean, old?: ObservedPolicy) => {
+      if (!isManaged(p.metadata.labels) && !(old && isManaged(old.metadata.labels))) return;
       const name = p.metadata.namespace;
+      deps.status.unsettle(name);
       ledger.observed(name, p.metadata.name);
       if (changed) ledger.changed(name, p.metadata.name);
       if (clock.waiting(name)) clockUpdate(name, enforcement(namespaces.get(name)));
@@ -94,14 +100,15 @@ export const namespaceController: Controller<Deps> = {
     };
     policies.addHandlers({
       add: (p) => seen(p, false),
-      update: (_old, p) => seen(p, true),
+      update: (old, p) => seen(p, true, old),
       delete: (p) => seen(p, true),
     });
 
     const reconciler = new NamespaceReconciler({
       client,
       namespaces,
-      policies,
+      policies: { inNamespace: ours },
+      status: deps.status,
       ledger,
       record: (subject, event) => deps.events.record(subject, event),
       log,

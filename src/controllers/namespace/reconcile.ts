@@ -23,6 +23,7 @@ import { type Change, type OptOut, plan } from '../../policy/plan.ts';
 import { gatePolicy, type PolicyConfig } from '../../policy/profiles.ts';
 import type { Declared } from '../../runtime/fight.ts';
 import type { Informer } from '../../runtime/informer.ts';
+import type { PolicyStatus } from '../status.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
 import { events } from './events.ts';
 import type { RepairLedger, WriteKind, Written } from './ledger.ts';
@@ -38,7 +39,9 @@ export interface NamespaceSettings {
 export interface ReconcilerDeps {
   client: KubeClient;
   namespaces: Informer<NamespaceObject>;
-  policies: Informer<ObservedPolicy>;
+  /** Our policies in a namespace (those with our label). */
+  policies: Pick<Informer<ObservedPolicy>, 'inNamespace'>;
+  status: PolicyStatus;
   ledger: RepairLedger;
   record: (subject: EventSubject, event: EventReport) => void;
   log: Logger;
@@ -66,6 +69,7 @@ export class NamespaceReconciler implements Reconciler {
     const ns = this.d.namespaces.get(name);
     if (!ns) {
       ledger.forget(name);
+      this.d.status.forget(name);
       this.leftAlone.delete(name);
       this.exceptions.delete(name);
       return undefined; // gone: its policies went with it
@@ -92,6 +96,10 @@ export class NamespaceReconciler implements Reconciler {
     const errors: unknown[] = [];
     /** A namespace's first policies get one Event between them, not one each. */
     const created: string[] = [];
+    /** What the reporting controllers hear: failures, and whether a write is still to come back. */
+    const failed = new Map(this.d.status.get(name)?.failed ?? []);
+    for (const policy of failed.keys()) if (!changes.some((c) => c.policy === policy)) failed.delete(policy);
+    let settled = true;
     // Pods may start once the gate policy exists: it is created only after all the others were.
     const gate = decision.kind === 'manage' ? gatePolicy(settings.policy, decision.profile) : undefined;
     for (const change of changes) {
@@ -107,15 +115,19 @@ export class NamespaceReconciler implements Reconciler {
       if (verdict.declared) this.fight(subject, change, verdict.declared, log);
       if (!verdict.write) {
         log.debug({ policy: change.policy, waitMs: verdict.waitMs, reason: verdict.reason }, 'write waits');
+        if (verdict.reason === 'unseen') settled = false;
         continue;
       }
       try {
         const operation = await this.write(change, signal);
+        failed.delete(change.policy);
+        if (!settings.dryRun) settled = false; // until the write comes back through the watch
         this.wrote(subject, change, operation, verdict.as, round.wrote(change.policy, verdict.as), log);
         if (verdict.as === 'create') created.push(change.policy);
       } catch (err) {
         round.failed(change.policy);
         errors.push(err);
+        failed.set(change.policy, message(err));
         if (change.kind === 'apply') this.d.record(subject, events.applyFailed(change.policy, message(err)));
       }
     }
@@ -125,6 +137,7 @@ export class NamespaceReconciler implements Reconciler {
       this.d.record(subject, events.created(created, decision.profile, settings.dryRun));
     }
     let requeueAfter = round.end();
+    this.d.status.reconciled(name, { failed, settled });
     if (errors.length > 0) throw new ReconcileError(name, errors);
     // Enforce again at the expiry itself, not at the next resync.
     if (exception.kind === 'active')

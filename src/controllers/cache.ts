@@ -1,7 +1,7 @@
-// What the namespace controller's caches keep, as controller-runtime's cache transforms do: at
+// What the shared caches keep, as controller-runtime's cache transforms do: at
 // thousands of namespaces, timestamps, UIDs, field sets and the like are most of the heap.
-import type { Manager, NamespaceObject, ObservedPolicy } from '../../kube/objects.ts';
-import { EXCEPTION_REASON_ANNOTATION, LEGACY_ANNOTATION } from '../../policy/labels.ts';
+import type { Manager, NamespaceObject, ObservedPolicy } from '../kube/objects.ts';
+import { EXCEPTION_REASON_ANNOTATION, isManaged, LEGACY_ANNOTATION } from '../policy/labels.ts';
 
 /** What the namespace cache keeps: what the policy model and the Events read. */
 export function slimNamespace(ns: NamespaceObject): NamespaceObject {
@@ -15,12 +15,21 @@ export function slimNamespace(ns: NamespaceObject): NamespaceObject {
 }
 
 /**
- * What the policy cache keeps: the content compared with the desired policy, the resourceVersion a
- * replace is conditional on, and who wrote it (not the bulky field sets), which names the other
- * side of a fight.
+ * What the policy cache keeps. Of ours: the content compared with the desired policy, the
+ * resourceVersion a replace is conditional on, and who wrote it (not the bulky field sets), which
+ * names the other side of a fight. Of the others (the tenants'): what the compliance evaluator
+ * reads, their spec.
  */
 export function slimPolicy(p: ObservedPolicy): ObservedPolicy {
   const { name, namespace, resourceVersion, labels, annotations, managedFields } = p.metadata;
+  if (!isManaged(labels)) {
+    return {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name, namespace, resourceVersion },
+      spec: p.spec,
+    };
+  }
   const managers = (managedFields as Manager[] | undefined)?.map(({ manager, operation, time }) => ({
     manager: intern(manager),
     operation: intern(operation),

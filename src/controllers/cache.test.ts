@@ -4,8 +4,8 @@ import {
   namespaceView,
   type NamespaceObject,
   type ObservedPolicy,
-} from '../../kube/objects.ts';
-import { LEGACY_ANNOTATION } from '../../policy/labels.ts';
+} from '../kube/objects.ts';
+import { LEGACY_ANNOTATION } from '../policy/labels.ts';
 import { slimNamespace, slimPolicy } from './cache.ts';
 
 // Objects as the API server sends them, trimmed to what matters here.

@@ -1,0 +1,43 @@
+// Installs CustomResourceDefinitions from the manifests into a control plane, as a cluster with a
+// policy engine has them, and waits until the API server serves them.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
+import { repoRoot } from './gobuild.ts';
+import { eventually } from './wait.ts';
+
+/** The PolicyReport CRD the reports component ships. */
+export const POLICY_REPORT_CRD = 'manifests/components/policy-report-crd/wgpolicyk8s.io_policyreports.yaml';
+
+interface Crd {
+  metadata: { name: string };
+  spec: { group: string; versions: { name: string; served: boolean }[] };
+}
+
+export async function installCrds(kubeconfig: string, file = POLICY_REPORT_CRD): Promise<void> {
+  const client = new KubeClient(loadKubeConfig(kubeconfig));
+  try {
+    const docs = parseAllDocuments(await readFile(join(repoRoot, file), 'utf8'));
+    for (const crd of docs.map((d) => d.toJS() as Crd | null).filter((d) => d !== null)) {
+      await client.request(
+        'PATCH',
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
+        {
+          query: { fieldManager: 'test-harness', force: true },
+          body: crd,
+          contentType: 'application/apply-patch+yaml',
+        },
+      );
+      for (const version of crd.spec.versions.filter((v) => v.served)) {
+        await eventually(
+          () => client.request('GET', `/apis/${crd.spec.group}/${version.name}`).catch(() => undefined),
+          `${crd.metadata.name} served as ${version.name}`,
+          30_000,
+        );
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}

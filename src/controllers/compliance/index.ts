@@ -1,0 +1,142 @@
+// The compliance controller: evaluates every managed namespace's NetworkPolicies (the tenants' too)
+// against its profile, and says the verdict in a PolicyReport, a gauge and an Event when it changes.
+// It reads the namespace controller's caches and findings (deps.status): it assesses a namespace
+// once that controller has settled it.
+import { Counter, Gauge } from 'prom-client';
+import type { NamespaceObject, ObservedPolicy } from '../../kube/objects.ts';
+import { listWatch } from '../../kube/resources.ts';
+import { VERDICTS } from '../../policy/compliance.ts';
+import type { NamespaceLookup } from '../../policy/evaluate.ts';
+import { isManaged, MANAGED_SELECTOR, METRICS_PREFIX } from '../../policy/labels.ts';
+import { matches } from '../../policy/selectors.ts';
+import type { LabelSelector, Labels } from '../../policy/types.ts';
+import { policyConfig } from '../../config.ts';
+import type { Controller } from '../../runtime/manager.ts';
+import { slimNamespace, slimPolicy } from '../cache.ts';
+import type { Deps } from '../deps.ts';
+import { ComplianceReconciler, type ObservedReport, slimReport } from './reconcile.ts';
+
+export const CONTROLLER_NAME = 'namespace-isolation-compliance';
+const NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export const complianceController: Controller<Deps> = {
+  name: CONTROLLER_NAME,
+  keyName: 'namespace',
+  setup({ deps, queue, informer, log, registry }) {
+    const { client, config, dryRun, status } = deps;
+    const policy = policyConfig(config);
+    // Shared with the namespace controller (same names, same transforms).
+    const namespaces = informer<NamespaceObject>(
+      'namespaces',
+      () => listWatch(client, 'Namespace'),
+      slimNamespace,
+    );
+    const policies = informer<ObservedPolicy>(
+      'networkpolicies',
+      () => listWatch(client, 'NetworkPolicy'),
+      slimPolicy,
+    );
+    const reports = deps.reports
+      ? informer<ObservedReport>(
+          'policyreports',
+          () => listWatch(client, 'PolicyReport', MANAGED_SELECTOR),
+          slimReport,
+        )
+      : undefined;
+
+    const lookup: NamespaceLookup = {
+      select(selector: LabelSelector) {
+        // The usual selector names its namespaces: look them up rather than scan thousands.
+        const named = selector.matchLabels?.[NAME_LABEL];
+        const listed = selector.matchExpressions?.find(
+          (e) => e.key === NAME_LABEL && e.operator === 'In',
+        )?.values;
+        const candidates =
+          named !== undefined || listed
+            ? [...(named !== undefined ? [named] : listed!)]
+                .map((n) => namespaces.get(n))
+                .filter((n) => n !== undefined)
+            : namespaces.list();
+        const names = candidates
+          .filter((n) => matches(selector, n.metadata.labels ?? {}))
+          .map((n) => n.metadata.name);
+        const all = named === undefined && !listed && names.length === candidates.length && names.length > 1;
+        return { all, names };
+      },
+    };
+
+    const written = new Counter({
+      name: `${METRICS_PREFIX}_report_writes_total`,
+      help: 'PolicyReport writes (apply, delete); dry_run="true" writes changed nothing',
+      labelNames: ['operation', 'dry_run'],
+      registers: [registry],
+    });
+    const reconciler = new ComplianceReconciler({
+      client,
+      namespaces,
+      policies,
+      reports,
+      status,
+      lookup,
+      policy,
+      dryRun,
+      record: (subject, event) => deps.events.record(subject, event),
+      reportWritten: (operation) => written.inc({ operation, dry_run: String(dryRun) }),
+      log,
+      now: Date.now,
+    });
+    new Gauge({
+      name: `${METRICS_PREFIX}_namespaces_by_verdict`,
+      help: 'Managed namespaces by profile and isolation verdict (pass, warn, fail)',
+      labelNames: ['profile', 'verdict'],
+      registers: [registry],
+      collect() {
+        const counts = new Map<string, number>();
+        for (const { profile, verdict } of reconciler.verdicts.values()) {
+          const key = `${profile}\0${verdict}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        for (const profile of Object.keys(policy.profiles))
+          for (const verdict of VERDICTS)
+            this.set({ profile, verdict }, counts.get(`${profile}\0${verdict}`) ?? 0);
+      },
+    });
+
+    // Our policies are assessed once the namespace controller has settled them; the others at once.
+    status.onSettled((name) => queue.add(name));
+    const tenantPolicy = (p: ObservedPolicy, old?: ObservedPolicy) => {
+      if (!isManaged(p.metadata.labels) || (old && !isManaged(old.metadata.labels)))
+        queue.add(p.metadata.namespace);
+    };
+    policies.addHandlers({
+      add: (p) => tenantPolicy(p),
+      update: (old, p) => tenantPolicy(p, old),
+      delete: (p) => tenantPolicy(p),
+    });
+    // A namespace's labels: its own selection, and the verdicts whose selectors it meets.
+    const namespaceChanged = (ns: NamespaceObject, old?: Labels) => {
+      queue.add(ns.metadata.name);
+      if (!namespaces.hasSynced() || (old && sameLabels(old, ns.metadata.labels ?? {}))) return;
+      const labels = [old, ns.metadata.labels ?? {}].filter((l) => l !== undefined);
+      for (const [dependent, selectors] of reconciler.dependsOn) {
+        if (selectors.some((s) => labels.some((l) => matches(s, l)))) queue.add(dependent);
+      }
+    };
+    namespaces.addHandlers({
+      add: (ns) => namespaceChanged(ns),
+      update: (old, ns) => namespaceChanged(ns, old.metadata.labels ?? {}),
+      delete: (ns) => namespaceChanged(ns),
+    });
+    reports?.addHandlers({
+      add: (r) => queue.add(r.metadata.namespace),
+      update: (_old, r) => queue.add(r.metadata.namespace),
+      delete: (r) => queue.add(r.metadata.namespace),
+    });
+    return { reconciler, keys: () => namespaces.list().map((ns) => ns.metadata.name) };
+  },
+};
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}

@@ -1,0 +1,288 @@
+// Compliance: the tenants' own policies evaluated against the profile, said in a PolicyReport, a
+// gauge, an Event and `check`. Against the shared control plane (which has the PolicyReport CRD,
+// as a cluster with a policy engine does), and one without the CRD.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KubeApiError } from '../../src/kube/client.ts';
+import { resourcePath } from '../../src/kube/resources.ts';
+import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
+import { ControlPlane } from '../../harness/controlplane.ts';
+import { eventually } from '../../harness/wait.ts';
+import { startTestController } from '../support/controller.ts';
+import { type Event, fixtures, policiesPath } from '../support/fixtures.ts';
+import { kubectl } from '../support/kubectl.ts';
+
+interface Report {
+  metadata: { labels: Record<string, string>; resourceVersion: string };
+  summary: Record<string, number>;
+  results: { rule: string; result: string; message: string; properties: Record<string, string> }[];
+}
+
+const kubeconfig = inject('kubeconfig');
+const kube = fixtures(kubeconfig);
+const admin = kube.raw;
+const SANCTIONED = {
+  strict: {
+    ingress: [
+      { from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }], ports: [{ port: 9090 }] },
+    ],
+  },
+};
+let ctl: Awaited<ReturnType<typeof startTestController>>;
+
+const reportPath = (ns: string) => resourcePath('PolicyReport', ns, REPORT_NAME);
+const report = (ns: string) => admin.request<Report>('GET', reportPath(ns)).catch(() => undefined);
+const verdictOf = async (ns: string) => (await report(ns))?.metadata.labels[VERDICT_LABEL];
+const reportWrites = () => ctl.client.sent.get('PATCH policyreports') ?? 0;
+const eventsOf = async (ns: string, reason: string) =>
+  (await kube.events(ns)).filter((e: Event) => e.reason === reason);
+const tenantPolicy = (ns: string, name: string, spec: unknown) =>
+  admin.request('POST', policiesPath(ns), { body: { metadata: { name }, spec } });
+const waitVerdict = (ns: string, verdict: string) =>
+  eventually(async () => (await verdictOf(ns)) === verdict, `${ns}'s report to say ${verdict}`);
+
+beforeAll(async () => {
+  ctl = await startTestController(kubeconfig, { config: { sanctioned: SANCTIONED } });
+});
+afterAll(async () => {
+  await ctl.stop();
+  await kube.close();
+});
+
+describe('compliance reports', () => {
+  it('a tenant policy allowing everything fails the namespace in the report, the metric, an Event; deleting it passes it again', async () => {
+    const ns = await kube.namespace('it-comply', { isolation: 'strict' });
+    await kube.inSync(ns);
+    const first = await eventually(report.bind(null, ns), `${ns}'s report`);
+    expect(first.metadata.labels[VERDICT_LABEL]).toBe('pass');
+    expect(first.summary).toMatchObject({ pass: 3, fail: 0, warn: 0 });
+    expect(first.results.map((r) => `${r.rule} ${r.result}`)).toEqual([
+      'default-deny-all pass',
+      'allow-dns pass',
+      'allow-same-namespace pass',
+    ]);
+    // A first pass is no news: no Event.
+    expect(await eventsOf(ns, 'IsolationCompliant')).toEqual([]);
+    const failing = () =>
+      ctl.metric('namespace_isolation_namespaces_by_verdict', { profile: 'strict', verdict: 'fail' });
+    const before = (await failing()) ?? 0;
+
+    await tenantPolicy(ns, 'allow-all', { podSelector: {}, ingress: [{}] });
+    await waitVerdict(ns, 'fail');
+    const failed = (await report(ns))!;
+    expect(failed.summary).toMatchObject({ pass: 3, fail: 1 });
+    expect(failed.results[3]).toMatchObject({
+      rule: 'allow-all',
+      result: 'fail',
+      message:
+        'opens ingress to all pods from everyone (every pod of every namespace and every address) on all ports',
+      properties: { managed: 'false' },
+    });
+    expect(await failing()).toBe(before + 1);
+    const [event] = await eventually(async () => {
+      const found = await eventsOf(ns, 'IsolationFailing');
+      return found.length ? found : undefined;
+    }, 'the IsolationFailing Event');
+    expect(event!.type).toBe('Warning');
+    expect(event!.note).toMatch(/^isolation verdict fail \(was pass\): allow-all: opens ingress/);
+
+    await admin.request('DELETE', resourcePath('NetworkPolicy', ns, 'allow-all'));
+    await waitVerdict(ns, 'pass');
+    expect(await failing()).toBe(before);
+    await eventually(
+      async () => (await eventsOf(ns, 'IsolationCompliant')).length === 1,
+      'the IsolationCompliant Event',
+    );
+  });
+
+  it('writes a report only when its content changes: nothing in steady state, nor after a restart', async () => {
+    const ns = await kube.namespace('it-comply-steady', { isolation: 'strict' });
+    await kube.inSync(ns);
+    await eventually(report.bind(null, ns), `${ns}'s report`);
+    await ctl.idle();
+    const written = reportWrites();
+    // Every namespace reconciled again, by both controllers: no write.
+    for (const queue of ['namespace-isolation', 'namespace-isolation-compliance'])
+      ctl.running.manager.queue(queue)!.add(ns);
+    // A tenant policy that only narrows: reassessed, still pass, nothing to write.
+    await tenantPolicy(ns, 'deny-egress', { podSelector: {}, policyTypes: ['Egress'] });
+    await ctl.idle();
+    expect(reportWrites()).toBe(written);
+
+    await ctl.stop();
+    ctl = await startTestController(kubeconfig, { config: { sanctioned: SANCTIONED } });
+    await ctl.idle();
+    expect(reportWrites()).toBe(0);
+  });
+
+  it('an opening to named namespaces warns and lists them; a sanctioned one passes; a label change re-evaluates', async () => {
+    const ns = await kube.namespace('it-comply-warn', { isolation: 'strict' });
+    const monitoring = await kube.namespace('it-comply-mon', { purpose: 'monitoring' });
+    const partner = await kube.namespace('it-comply-partner');
+    await kube.inSync(ns);
+    await tenantPolicy(ns, 'from-monitoring', {
+      podSelector: {},
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }],
+          ports: [{ port: 9090 }],
+        },
+      ],
+    });
+    await tenantPolicy(ns, 'from-partners', {
+      podSelector: { matchLabels: { app: 'api' } },
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { partner: 'yes' } } }], ports: [{ port: 443 }] },
+      ],
+    });
+    await eventually(async () => (await report(ns))?.summary.pass === 3, `${ns}'s report`);
+    await ctl.idle();
+    // The monitoring one is sanctioned; the partner one selects no namespace yet: nothing open.
+    expect(await verdictOf(ns)).toBe('pass');
+    expect((await report(ns))!.results.map((r) => r.rule)).not.toContain('from-monitoring');
+
+    // A namespace gains the label the partner policy selects: the verdict follows.
+    await admin.request('PATCH', resourcePath('Namespace', undefined, partner), {
+      body: { metadata: { labels: { partner: 'yes' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitVerdict(ns, 'warn');
+    expect((await report(ns))!.results.at(-1)).toMatchObject({
+      rule: 'from-partners',
+      result: 'warn',
+      message: `opens ingress to pods app=api from namespace ${partner} on TCP 443`,
+    });
+    expect(monitoring).toBeDefined();
+  });
+
+  it('a policy of ours that failed to apply fails the namespace with the API server message', async () => {
+    const ns = await kube.namespace('it-comply-refused');
+    const name = `refuse-${ns}`;
+    await kubectl(
+      kubeconfig,
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingAdmissionPolicy',
+            metadata: { name },
+            spec: {
+              failurePolicy: 'Fail',
+              matchConstraints: {
+                resourceRules: [
+                  {
+                    apiGroups: ['networking.k8s.io'],
+                    apiVersions: ['v1'],
+                    operations: ['CREATE', 'UPDATE'],
+                    resources: ['networkpolicies'],
+                  },
+                ],
+              },
+              validations: [
+                {
+                  expression: "object.metadata.name != 'allow-dns'",
+                  message: 'DNS egress is decided by the network team',
+                },
+              ],
+            },
+          },
+          {
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingAdmissionPolicyBinding',
+            metadata: { name },
+            spec: {
+              policyName: name,
+              validationActions: ['Deny'],
+              matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+            },
+          },
+        ],
+      }),
+    );
+    // The admission policy takes effect asynchronously: wait until it refuses a write.
+    await eventually(
+      () =>
+        tenantPolicy(ns, 'allow-dns', { podSelector: {} }).then(
+          () => admin.request('DELETE', resourcePath('NetworkPolicy', ns, 'allow-dns')).then(() => false),
+          (err: unknown) => err instanceof KubeApiError && err.status === 422,
+        ),
+      'the admission policy to refuse allow-dns',
+    );
+    await admin.request('PATCH', resourcePath('Namespace', undefined, ns), {
+      body: { metadata: { labels: { isolation: 'strict' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitVerdict(ns, 'fail');
+    const results = (await report(ns))!.results;
+    expect(results.find((r) => r.rule === 'allow-dns')).toMatchObject({ result: 'fail' });
+    expect(results.find((r) => r.rule === 'allow-dns')!.message).toMatch(
+      /^failed to apply: .*DNS egress is decided by the network team/,
+    );
+    // The gate policy waits for it: missing, and said so.
+    expect(results.find((r) => r.rule === 'default-deny-all')).toMatchObject({
+      result: 'fail',
+      message: 'missing',
+    });
+    await kubectl(kubeconfig, ['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name]);
+    await waitVerdict(ns, 'pass');
+  });
+
+  it('removes the report when the namespace is no longer managed', async () => {
+    const ns = await kube.namespace('it-comply-optout', { isolation: 'strict' });
+    await eventually(report.bind(null, ns), `${ns}'s report`);
+    await admin.request('PATCH', resourcePath('Namespace', undefined, ns), {
+      body: { metadata: { labels: { isolation: null } } },
+      contentType: 'application/merge-patch+json',
+    });
+    await eventually(async () => (await report(ns)) === undefined, `${ns}'s report to go`);
+    expect(await kube.managedNames(ns)).toEqual([]);
+  });
+});
+
+describe('without the PolicyReport CRD', () => {
+  let cp: ControlPlane;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'nic-no-crd-'));
+    cp = await ControlPlane.start({ dataDir, controllers: '' });
+  });
+  afterAll(async () => {
+    await cp.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs unchanged: policies converge, the verdict is still measured, and it says once why there are no reports', async () => {
+    const bare = await startTestController(cp.kubeconfig);
+    const local = fixtures(cp.kubeconfig);
+    try {
+      const ns = await local.namespace('it-no-crd', { isolation: 'strict' });
+      await local.inSync(ns);
+      await local.raw.request('POST', policiesPath(ns), {
+        body: { metadata: { name: 'allow-all' }, spec: { podSelector: {}, ingress: [{}] } },
+      });
+      await eventually(
+        async () =>
+          (await bare.metric('namespace_isolation_namespaces_by_verdict', {
+            profile: 'strict',
+            verdict: 'fail',
+          })) === 1,
+        'the fail verdict in the gauge',
+      );
+      await eventually(
+        async () => (await local.events(ns)).some((e) => e.reason === 'IsolationFailing'),
+        'the Event',
+      );
+      expect(bare.logs.filter((l) => String(l.msg).startsWith('not writing PolicyReports'))).toHaveLength(1);
+      expect(bare.logs.filter((l) => l.level === 50)).toEqual([]);
+      expect(bare.client.sent.get('PATCH policyreports') ?? 0).toBe(0);
+    } finally {
+      await bare.stop();
+      await local.close();
+    }
+  });
+});
