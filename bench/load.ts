@@ -9,6 +9,7 @@ import { guardrails as guardrailObjects } from '../src/policy/guardrails.ts';
 import { MANAGED_SELECTOR } from '../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../src/policy/profiles.ts';
 import { ControlPlane, repoRoot } from '../harness/controlplane.ts';
+import { installCrds } from '../harness/crds.ts';
 import { type ControllerProcess, ensureStopped, startProcess } from '../harness/process.ts';
 import { eventually } from '../harness/wait.ts';
 import { type Policy, PolicyWatch } from '../harness/policywatch.ts';
@@ -24,6 +25,8 @@ export const log = (line: string) =>
 
 /** Set once from the command line: every scenario's cluster gets the guardrails. */
 export const benchOptions = { guardrails: false };
+/** The controllers whose queues must be empty for the controller to be idle. */
+const CONTROLLERS = ['namespace-isolation', 'namespace-isolation-compliance'];
 
 /** A fresh control plane and an admin client, for one scenario. */
 export class Cluster {
@@ -43,9 +46,10 @@ export class Cluster {
    * ServiceAccount controller would add an object per namespace). With `guardrails`, the
    * admission guardrails of the default configuration are installed first.
    */
-  static async start(guardrails = benchOptions.guardrails): Promise<Cluster> {
+  static async start(guardrails = benchOptions.guardrails, reports = false): Promise<Cluster> {
     const dataDir = await mkdtemp(join(tmpdir(), 'nic-bench-'));
     const cluster = new Cluster(await ControlPlane.start({ dataDir, controllers: '' }), dataDir);
+    if (reports) await installCrds(cluster.cp.kubeconfig);
     if (guardrails) {
       for (const o of guardrailObjects(defaultPolicyConfig))
         await apply(cluster.admin, o, { fieldManager: 'bench', dryRun: false });
@@ -54,9 +58,9 @@ export class Cluster {
   }
 
   /** Runs `task` for each item, `concurrency` at a time (the generator's own write rate). */
-  async each<T>(items: T[], task: (item: T) => Promise<unknown>, concurrency = 32): Promise<void> {
+  async each<T>(items: T[], task: (item: T, i: number) => Promise<unknown>, concurrency = 32): Promise<void> {
     const pool = new PQueue({ concurrency });
-    await pool.addAll(items.map((item) => () => task(item)));
+    await pool.addAll(items.map((item, i) => () => task(item, i)));
   }
 
   async createNamespaces(names: string[], labels: Record<string, string> = {}): Promise<void> {
@@ -74,20 +78,29 @@ export class Cluster {
     );
   }
 
-  /** Two policies of a tenant's own (not the controller's) in each namespace. */
+  /**
+   * Two policies of a tenant's own (not the controller's) in each namespace: traffic within the
+   * namespace, which the strict profile allows already, except in every tenth namespace, where
+   * the first lets in every namespace (an opening: verdict fail).
+   */
   async tenantPolicies(names: string[]): Promise<void> {
-    await this.each(names, async (ns) => {
+    await this.each(names, async (ns, i) => {
       for (const name of ['tenant-allow-web', 'tenant-allow-metrics']) {
-        await this.admin.request('POST', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, {
-          body: {
-            metadata: { name },
-            spec: {
-              podSelector: { matchLabels: { app: name } },
-              ingress: [{ ports: [{ port: name.endsWith('web') ? 8080 : 9090 }] }],
-            },
-          },
-        });
+        const opens = i % 10 === 0 && name.endsWith('web');
+        await this.tenantPolicy(ns, name, opens, name.endsWith('web') ? 8080 : 9090);
       }
+    });
+  }
+
+  async tenantPolicy(ns: string, name: string, opens: boolean, port: number): Promise<void> {
+    await this.admin.request('POST', `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, {
+      body: {
+        metadata: { name },
+        spec: {
+          podSelector: { matchLabels: { app: name } },
+          ingress: [{ from: [opens ? { namespaceSelector: {} } : { podSelector: {} }], ports: [{ port }] }],
+        },
+      },
     });
   }
 
@@ -173,13 +186,23 @@ export async function sampleOf(ctl: ControllerProcess, name: string): Promise<nu
 
 /** Waits until the controller has nothing queued or in progress (from its metrics). */
 export async function idle(ctl: ControllerProcess, timeoutMs = 600_000): Promise<void> {
-  const labels = '{name="namespace-isolation",controller="namespace-isolation"}';
+  const quiet = async (c: string) =>
+    (await sampleOf(ctl, `workqueue_depth{name="${c}",controller="${c}"}`)) === 0 &&
+    (await sampleOf(ctl, `controller_runtime_active_workers{controller="${c}"}`)) === 0;
   await eventually(
-    async () =>
-      (await sampleOf(ctl, `workqueue_depth${labels}`)) === 0 &&
-      (await sampleOf(ctl, 'controller_runtime_active_workers{controller="namespace-isolation"}')) === 0,
+    async () => {
+      for (const c of CONTROLLERS) if (!(await quiet(c))) return false;
+      return true;
+    },
     'the controller to be idle',
     timeoutMs,
+  );
+}
+
+/** PolicyReport writes the controller made (not dry-run ones), from its metrics. */
+export async function reportWrites(ctl: ControllerProcess): Promise<number> {
+  return (
+    (await ctl.metric('namespace_isolation_report_writes_total{operation="apply",dry_run="false"}')) ?? 0
   );
 }
 

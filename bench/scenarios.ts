@@ -5,7 +5,9 @@ import { desiredPolicies } from '../src/policy/desired.ts';
 import { defaultPolicyConfig } from '../src/policy/profiles.ts';
 import type { ControllerProcess } from '../harness/process.ts';
 import { eventually } from '../harness/wait.ts';
-import { Cluster, idle, log, percentiles, policyPath, sampleOf, writesOf } from './load.ts';
+import { resourcePath } from '../src/kube/resources.ts';
+import { VERDICT_LABEL } from '../src/policy/compliance.ts';
+import { Cluster, idle, log, percentiles, policyPath, reportWrites, sampleOf, writesOf } from './load.ts';
 
 const STRICT = defaultPolicyConfig.profiles.strict!;
 const names = (prefix: string, n: number) =>
@@ -157,9 +159,13 @@ async function memoryOf(ctl: ControllerProcess): Promise<{ rssMB: number; heapMB
   };
 }
 
-/** N labelled namespaces without policies; the controller starts; time until all 3N exist. */
+/**
+ * N labelled namespaces without policies; the controller starts; time until all 3N exist. With
+ * `tenants`, two tenant policies per namespace (a tenth opening something) and the PolicyReport
+ * CRD: one report per namespace, and the time from a tenant's opening to its report.
+ */
 export async function coldStart(n: number, tenants = false) {
-  const cluster = await Cluster.start();
+  const cluster = await Cluster.start(undefined, tenants);
   let ctl: ControllerProcess | undefined;
   try {
     const nss = names('cold', n);
@@ -180,6 +186,7 @@ export async function coldStart(n: number, tenants = false) {
     await idle(ctl);
     const { policyWrites, requests } = await writesOf(ctl);
     const { rssMB, heapMB } = await memoryOf(ctl);
+    const coldReports = await reportWrites(ctl);
 
     // Warm restart: everything in sync.
     ctl.child.kill('SIGTERM');
@@ -205,6 +212,8 @@ export async function coldStart(n: number, tenants = false) {
     const warmDoneS = seconds(restarted);
     const warm = await writesOf(ctl);
     const warmMemory = await memoryOf(ctl);
+    const warmReports = await reportWrites(ctl);
+    const opening = tenants ? await openingToReport(cluster, nss, Math.min(n, 200)) : undefined;
     return {
       namespaces: n,
       tenantPolicies: tenants ? 2 * n : 0,
@@ -217,6 +226,7 @@ export async function coldStart(n: number, tenants = false) {
         requests,
         rssMB,
         heapMB,
+        reportWrites: coldReports,
       },
       warm: {
         readyS: warmReadyS,
@@ -224,11 +234,55 @@ export async function coldStart(n: number, tenants = false) {
         policyWrites: warm.policyWrites,
         ...warmMemory,
         requests: warm.requests,
+        reportWrites: warmReports,
       },
+      ...(opening && { openingToReportMs: opening }),
     };
   } finally {
     await cluster.stop(ctl);
   }
+}
+
+/**
+ * A tenant policy that lets every namespace in, added to `k` namespaces at 20 a second: the time
+ * from its creation's acknowledgement to the event of its namespace's report saying fail.
+ */
+async function openingToReport(cluster: Cluster, nss: string[], k: number) {
+  const path = resourcePath('PolicyReport');
+  const list = await cluster.admin.list<Report>(path);
+  const abort = new AbortController();
+  const seen = new Map<string, (at: number) => void>();
+  const events = await cluster.admin.watch<Report>(
+    path,
+    { resourceVersion: list.metadata.resourceVersion, timeoutSeconds: 3600 },
+    abort.signal,
+  );
+  const watching = (async () => {
+    for await (const e of events) {
+      const r = e.object as Report;
+      if (r.metadata?.labels?.[VERDICT_LABEL] === 'fail') seen.get(r.metadata.namespace)?.(performance.now());
+    }
+  })().catch(() => undefined);
+  // Namespaces that pass: every tenth one fails already.
+  const targets = nss.filter((_, i) => i % 10 !== 0).slice(0, k);
+  const delays: Promise<number>[] = [];
+  const started = performance.now();
+  for (const [i, ns] of targets.entries()) {
+    const wait = started + i * 50 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const reported = new Promise<number>((resolve) => seen.set(ns, resolve));
+    await cluster.tenantPolicy(ns, 'tenant-allow-all-namespaces', true, 443);
+    const acked = performance.now();
+    delays.push(reported.then((at) => Math.max(0, at - acked)));
+  }
+  const result = percentiles(await Promise.all(delays));
+  abort.abort();
+  await watching;
+  return rounded(result);
+}
+
+interface Report {
+  metadata: { namespace: string; labels?: Record<string, string> };
 }
 
 /** N namespaces unlabelled, then labelled again, in waves; time to converge and writes per wave. */

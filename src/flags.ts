@@ -80,6 +80,11 @@ export const FLAGS = {
     help: 'render: the namespace to render for (required); check: only this namespace',
     commands: ['render', 'check'],
   },
+  all: {
+    type: 'boolean',
+    help: 'the isolation verdict (pass, warn, fail) of every managed namespace, with its reasons',
+    commands: ['check'],
+  },
   profile: {
     type: 'string',
     arg: 'P',
@@ -154,6 +159,7 @@ export function usage(): string {
     '       namespace-isolation-controller render --namespace NAME [--profile P] [--config PATH]',
     '       namespace-isolation-controller render guardrails [--config PATH]',
     '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
+    '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',
     '',
     'flags (each also read from the environment variable in brackets; a flag wins):',
   ];
@@ -168,6 +174,9 @@ export function usage(): string {
     'the admission policies, bindings and ClusterRole that keep selected namespaces isolated (apply them as admin).',
     'check compares the live cluster with the configuration: exit 0 when every selected namespace is in',
     'compliance, 1 when any is not (the differences are printed), 2 on a usage or configuration error.',
+    'check --namespace also says what its policies open beyond its profile; check --all prints the verdict of',
+    'every managed namespace: exit 1 when any fails (opened to everyone, every namespace or every address, or',
+    'a policy of its profile missing or failing to apply).',
   );
   return lines.join('\n');
 }

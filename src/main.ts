@@ -3,7 +3,8 @@
 // Exit codes: 0 done, 1 failure (or the lease lost), 2 a usage or configuration error.
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { check, checkGuardrails, render, renderGuardrails } from './cli.ts';
+import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts';
+import { verdicts } from './cli/verdicts.ts';
 import { type Config, ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
 import { type Flags, parseFlags, usage, UsageError } from './flags.ts';
 import { KubeClient, KubeconfigError, loadKubeConfig } from './kube/client.ts';
@@ -33,12 +34,25 @@ async function main(): Promise<void> {
     let client: KubeClient | undefined;
     try {
       client = new KubeClient(loadKubeConfig(flags.kubeconfig));
+      if (flags.all && flags.namespace)
+        throw new UsageError('check: --all and --namespace exclude each other');
+      if (flags.all) {
+        const found = await verdicts(client, policyConfig(config));
+        process.stdout.write(found.report);
+        process.exitCode = found.failing > 0 ? 1 : 0;
+        return;
+      }
       const result = await check(client, policyConfig(config), config.optOut, flags.namespace);
       process.stdout.write(result.report);
-      // Cluster-wide, so not for one namespace.
+      // Cluster-wide, so not for one namespace; what is open, for one namespace only.
       const guards = flags.namespace ? undefined : await checkGuardrails(client, policyConfig(config));
       if (guards) process.stdout.write(guards.report);
-      process.exitCode = result.outOfCompliance > 0 || (guards?.problems ?? 0) > 0 ? 1 : 0;
+      const open = flags.namespace
+        ? await verdicts(client, policyConfig(config), flags.namespace)
+        : undefined;
+      if (open) process.stdout.write(open.report);
+      process.exitCode =
+        result.outOfCompliance > 0 || (guards?.problems ?? 0) > 0 || (open?.failing ?? 0) > 0 ? 1 : 0;
     } catch (err) {
       fail(`check: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

@@ -98,6 +98,67 @@ describe('assess: a managed namespace against its profile', () => {
   });
 });
 
+describe("the README's examples", () => {
+  const monitoring: NamespaceLookup = { select: () => ({ all: false, names: ['monitoring'] }) };
+  it.each<[NetworkPolicySpec, string, string]>([
+    [{ podSelector: {}, ingress: [{}] }, 'fail', 'ingress to all pods from everyone'],
+    [
+      { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] },
+      'fail',
+      'from all namespaces on all ports',
+    ],
+    [
+      { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }] },
+      'fail',
+      'to every address 0.0.0.0/0',
+    ],
+    [
+      {
+        podSelector: {},
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+            ports: [{ port: 9090 }],
+          },
+        ],
+      },
+      'warn',
+      'from namespace monitoring on TCP 9090',
+    ],
+    [
+      {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ port: 5432 }] }],
+      },
+      'warn',
+      'to 10.20.0.0/16 on TCP 5432',
+    ],
+    [
+      {
+        podSelector: { matchLabels: { app: 'db' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }] }],
+      },
+      'pass',
+      '',
+    ],
+  ])('%j: %s', (spec, verdict, why) => {
+    const a = assess(
+      {
+        namespace: 'team-a',
+        profile: 'strict',
+        policies: [...ours, tenant('t', spec)],
+        failed: new Map(),
+        exception: none,
+        lookup: monitoring,
+      },
+      config,
+    );
+    expect(a.verdict).toBe(verdict);
+    expect(reasons(a).join()).toContain(why);
+  });
+});
+
 describe('the PolicyReport', () => {
   it('counts results, labels the verdict and references each policy', () => {
     const report = policyReport(run([...ours, allowAll]), 'isolation');

@@ -9,6 +9,7 @@ import { KubeApiError } from '../../src/kube/client.ts';
 import { resourcePath } from '../../src/kube/resources.ts';
 import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { ControlPlane } from '../../harness/controlplane.ts';
+import { startProcess } from '../../harness/process.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
 import { type Event, fixtures, policiesPath } from '../support/fixtures.ts';
@@ -280,6 +281,38 @@ describe('without the PolicyReport CRD', () => {
       expect(bare.logs.filter((l) => String(l.msg).startsWith('not writing PolicyReports'))).toHaveLength(1);
       expect(bare.logs.filter((l) => l.level === 50)).toEqual([]);
       expect(bare.client.sent.get('PATCH policyreports') ?? 0).toBe(0);
+
+      // check, with the platform engineer's credentials: the table, and what is open in one namespace.
+      const cli = async (args: string[]) => {
+        const p = startProcess([...args, '--kubeconfig', cp.kubeconfig]);
+        return { code: await p.exited, out: p.out() };
+      };
+      const other = await local.namespace('it-no-crd-ok', { isolation: 'strict' });
+      await local.inSync(other);
+      const all = await cli(['check', '--all']);
+      expect(all.code).toBe(1);
+      expect(
+        all.out
+          .split('\n')
+          .filter((l) => l.startsWith('it-no-crd'))
+          .map((l) => l.split(/ +/).slice(0, 4).join(' '))
+          .sort(),
+      ).toEqual([`${ns} strict fail allow-all:`, `${other} strict pass`]);
+      expect(all.out).toContain('2 managed namespaces: 1 pass, 0 warn, 1 fail');
+      const one = await cli(['check', '--namespace', ns]);
+      expect(one.code).toBe(1);
+      expect(one.out).toContain(
+        [
+          `namespace ${ns} (profile strict): isolation verdict fail`,
+          '  pass  default-deny-all: present, as the profile defines it',
+          '  pass  allow-dns: present, as the profile defines it',
+          '  pass  allow-same-namespace: present, as the profile defines it',
+          '  fail  allow-all (not ours): opens',
+          '          ingress to all pods from everyone (every pod of every namespace and every address) on all ports',
+        ].join('\n'),
+      );
+      await local.raw.request('DELETE', resourcePath('NetworkPolicy', ns, 'allow-all'));
+      expect((await cli(['check', '--all'])).code).toBe(0);
     } finally {
       await bare.stop();
       await local.close();

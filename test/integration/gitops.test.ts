@@ -4,7 +4,7 @@
 // writes in that namespace: 0 wherever the content already matches, never more than the fight
 // budget wherever two writers disagree. The counts are printed for the README's table.
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { check, render } from '../../src/cli.ts';
+import { check, render } from '../../src/cli/index.ts';
 import { FIXED } from '../../src/config.ts';
 import { managers } from '../../src/kube/objects.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from '../../src/policy/labels.ts';

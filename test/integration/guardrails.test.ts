@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { checkGuardrails, renderGuardrails } from '../../src/cli.ts';
+import { checkGuardrails, renderGuardrails } from '../../src/cli/index.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { NETWORK_POLICIES } from '../../src/kube/resources.ts';
 import { bindingName, guardrails, OPT_OUT_ROLE } from '../../src/policy/guardrails.ts';
@@ -77,6 +77,16 @@ beforeAll(async () => {
   ]) {
     await asAdmin(['create', 'clusterrolebinding', name!, `--clusterrole=${role}`, `--group=${group}`]);
   }
+  // The API server loads admission policies asynchronously: a Pod in a labelled namespace
+  // without policies must be refused before any test relies on the gate.
+  const probe = await kube.namespace('gate-probe', { isolation: 'strict' });
+  await eventually(
+    () =>
+      refusal(
+        asAdmin(['run', 'probe', '-n', probe, '--image=registry.example/probe:1', '--restart=Never']),
+      ).then((message) => message.includes('no params found')),
+    'the Pod gate to be in force',
+  );
   await startController();
 }, 240_000);
 

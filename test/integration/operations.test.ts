@@ -341,7 +341,17 @@ describe('render and check', () => {
     await eventually(() => hasStrictPolicies(ns), 'the strict policies');
     await ctl.stop();
     const ok = await cli(['check', '--namespace', ns, '--kubeconfig', kubeconfig]);
-    expect([ok.code, ok.out]).toEqual([0, 'all 1 selected namespaces are in compliance\n']);
+    expect([ok.code, ok.out]).toEqual([
+      0,
+      [
+        'all 1 selected namespaces are in compliance',
+        `namespace ${ns} (profile strict): isolation verdict pass`,
+        '  pass  default-deny-all: present, as the profile defines it',
+        '  pass  allow-dns: present, as the profile defines it',
+        '  pass  allow-same-namespace: present, as the profile defines it',
+        '',
+      ].join('\n'),
+    ]);
 
     await raw.request('PATCH', networkPolicyPath(ns, 'default-deny-all'), {
       body: { spec: { policyTypes: ['Ingress'] } },

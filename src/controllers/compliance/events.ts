@@ -14,9 +14,16 @@ const BY_VERDICT = {
   fail: 'IsolationFailing',
 } as const;
 
-export function verdictChanged(verdict: Verdict, was: Verdict | undefined, reasons: string[]): EventReport {
+/** Under --dry-run, the verdict once the profile's policies are in place. */
+export function verdictChanged(
+  verdict: Verdict,
+  was: Verdict | undefined,
+  reasons: string[],
+  dryRun: boolean,
+): EventReport {
   const reason = BY_VERDICT[verdict];
   const since = was === undefined ? '' : ` (was ${was})`;
   const why = reasons.length ? `: ${reasons.join('; ')}` : ': nothing beyond its profile is open';
-  return { reason, ...REASONS[reason], note: `isolation verdict ${verdict}${since}${why}` };
+  const what = dryRun ? 'dry run: isolation verdict with the profile in place' : 'isolation verdict';
+  return { reason, ...REASONS[reason], note: `${what} ${verdict}${since}${why}` };
 }

@@ -18,12 +18,12 @@ import {
   VERDICT_LABEL,
   type Verdict,
 } from '../../policy/compliance.ts';
-import { select } from '../../policy/desired.ts';
+import { desiredPolicies, select } from '../../policy/desired.ts';
 import type { NamespaceLookup } from '../../policy/evaluate.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
-import { FIELD_MANAGER } from '../../policy/labels.ts';
+import { FIELD_MANAGER, isManaged } from '../../policy/labels.ts';
 import type { PolicyConfig } from '../../policy/profiles.ts';
-import type { LabelSelector } from '../../policy/types.ts';
+import type { LabelSelector, NetworkPolicy } from '../../policy/types.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
 import type { PolicyStatus } from '../status.ts';
@@ -105,7 +105,7 @@ export class ComplianceReconciler implements Reconciler {
       {
         namespace: name,
         profile: selection.profile,
-        policies: this.d.policies.inNamespace(name),
+        policies: this.policiesOf(name, selection.profile),
         failed: state.failed,
         exception,
         lookup: this.d.lookup,
@@ -120,6 +120,19 @@ export class ComplianceReconciler implements Reconciler {
     return exception.kind === 'active' ? { requeueAfter: exception.untilMs - now } : undefined;
   }
 
+  /**
+   * The namespace's policies. Under --dry-run ours were never written: the verdict is what it will
+   * be once they are, which is what a dry run is for.
+   */
+  private policiesOf(name: string, profile: string): NetworkPolicy[] {
+    const observed = this.d.policies.inNamespace(name);
+    if (!this.d.dryRun) return observed;
+    return [
+      ...observed.filter((p) => !isManaged(p.metadata.labels)),
+      ...desiredPolicies(name, profile, this.d.policy),
+    ];
+  }
+
   /** A new verdict is said once: in an Event and a log line. A first pass is not news. */
   private verdictSeen(ns: NamespaceObject, a: Assessment): void {
     const name = ns.metadata.name;
@@ -132,7 +145,7 @@ export class ComplianceReconciler implements Reconciler {
     const fields = { namespace: name, verdict: a.verdict, was, reasons: why };
     if (a.verdict === 'pass') this.d.log.info(fields, 'namespace isolation verdict changed');
     else this.d.log.warn(fields, 'namespace isolation verdict changed');
-    this.d.record({ name, uid: ns.metadata.uid }, verdictChanged(a.verdict, was, why));
+    this.d.record({ name, uid: ns.metadata.uid }, verdictChanged(a.verdict, was, why, this.d.dryRun));
   }
 
   private async writeReport(a: Assessment, now: number, signal: AbortSignal): Promise<void> {

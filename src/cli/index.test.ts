@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { covers, render } from './cli.ts';
-import { loadConfig, parseConfig, policyConfig } from './config.ts';
+import { covers, render } from './index.ts';
+import { loadConfig, parseConfig, policyConfig } from '../config.ts';
 
 describe('render', () => {
   it('prints the same bytes with the shipped file as with the built-in defaults', () => {
-    const file = policyConfig(loadConfig(join(import.meta.dirname, '..', 'config', 'controller.yaml')));
+    const file = policyConfig(loadConfig(join(import.meta.dirname, '..', '..', 'config', 'controller.yaml')));
     const builtIn = policyConfig(parseConfig({}, 'built-in defaults'));
     for (const profile of Object.keys(builtIn.profiles)) {
       expect(render(file, 'team-a', profile)).toBe(render(builtIn, 'team-a', profile));

@@ -2,17 +2,17 @@
 // repository) and `check` (what the controller would change in a live cluster, like kubectl diff).
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
-import { UsageError } from './flags.ts';
-import type { KubeClient } from './kube/client.ts';
-import { KubeApiError } from './kube/client.ts';
-import { managers, type NamespaceObject, namespaceView, type ObservedPolicy } from './kube/objects.ts';
-import { NAMESPACES, NETWORK_POLICIES, objectPath, resourcePath } from './kube/resources.ts';
-import { desiredPolicies } from './policy/desired.ts';
-import { GUARDRAILS_SELECTOR, guardrails, type KubeObject } from './policy/guardrails.ts';
-import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from './policy/labels.ts';
-import { type Change, type OptOut, plan } from './policy/plan.ts';
-import type { PolicyConfig } from './policy/profiles.ts';
-import type { NetworkPolicy } from './policy/types.ts';
+import { UsageError } from '../flags.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { KubeApiError } from '../kube/client.ts';
+import { managers, type NamespaceObject, namespaceView, type ObservedPolicy } from '../kube/objects.ts';
+import { NAMESPACES, NETWORK_POLICIES, objectPath, resourcePath } from '../kube/resources.ts';
+import { desiredPolicies } from '../policy/desired.ts';
+import { GUARDRAILS_SELECTOR, guardrails, type KubeObject } from '../policy/guardrails.ts';
+import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from '../policy/labels.ts';
+import { type Change, type OptOut, plan } from '../policy/plan.ts';
+import type { PolicyConfig } from '../policy/profiles.ts';
+import type { NetworkPolicy } from '../policy/types.ts';
 
 /** The policies `profile` puts in `namespace`, as multi-document YAML: exactly what is applied. */
 export function render(config: PolicyConfig, namespace: string, profile: string): string {

@@ -1,0 +1,133 @@
+// `check --all` and the verdict part of `check --namespace N`: every managed namespace's policies
+// (the tenants' too) evaluated against its profile with the platform engineer's credentials, by the
+// rules the compliance controller reports by. Failed writes are known to the controller only: they
+// are read from its PolicyReports where those exist.
+import type { KubeClient } from '../kube/client.ts';
+import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../kube/objects.ts';
+import { NAMESPACES, NETWORK_POLICIES, resourcePath } from '../kube/resources.ts';
+import {
+  type Assessment,
+  assess,
+  type PolicyReport,
+  REPORT_NAME,
+  reasons,
+  VERDICTS,
+} from '../policy/compliance.ts';
+import { select } from '../policy/desired.ts';
+import { describeOpening } from '../policy/evaluate.ts';
+import { exceptionOf } from '../policy/exceptions.ts';
+import type { PolicyConfig } from '../policy/profiles.ts';
+import { MANAGED_SELECTOR } from '../policy/labels.ts';
+import { matches } from '../policy/selectors.ts';
+
+const FAILED = 'failed to apply: ';
+
+export interface Verdicts {
+  assessments: Assessment[];
+  /** Namespaces whose verdict is fail. */
+  failing: number;
+  report: string;
+}
+
+/** Assesses every managed namespace, or only `namespace`. */
+export async function verdicts(
+  client: KubeClient,
+  config: PolicyConfig,
+  namespace?: string,
+): Promise<Verdicts> {
+  const namespaces = (await client.list<NamespaceObject>(NAMESPACES)).items;
+  const path = namespace ? resourcePath('NetworkPolicy', namespace) : NETWORK_POLICIES;
+  const byNamespace = new Map<string, ObservedPolicy[]>();
+  for (const p of (await client.list<ObservedPolicy>(path)).items) {
+    const list = byNamespace.get(p.metadata.namespace) ?? [];
+    list.push(p);
+    byNamespace.set(p.metadata.namespace, list);
+  }
+  const lookup = {
+    select(selector: Parameters<typeof matches>[0]) {
+      const names = namespaces
+        .filter((n) => matches(selector, n.metadata.labels ?? {}))
+        .map((n) => n.metadata.name);
+      return { all: names.length === namespaces.length && names.length > 1, names };
+    },
+  };
+  const failed = await failedWrites(client, namespace);
+  const now = Date.now();
+  const assessments: Assessment[] = [];
+  for (const ns of namespaces.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const name = ns.metadata.name;
+    if (namespace !== undefined && name !== namespace) continue;
+    const view = namespaceView(ns);
+    const selection = select(view, config);
+    if (selection.kind !== 'manage') continue;
+    assessments.push(
+      assess(
+        {
+          namespace: name,
+          profile: selection.profile,
+          policies: byNamespace.get(name) ?? [],
+          failed: failed.get(name) ?? new Map<string, string>(),
+          exception: exceptionOf(view, now, config.guardrails.maxExceptionHours),
+          lookup,
+        },
+        config,
+      ),
+    );
+  }
+  const failing = assessments.filter((a) => a.verdict === 'fail').length;
+  return {
+    assessments,
+    failing,
+    report: namespace === undefined ? table(assessments) : assessments.map(details).join(''),
+  };
+}
+
+/** Per namespace, our policies the controller could not write, as its PolicyReports say. */
+async function failedWrites(
+  client: KubeClient,
+  namespace?: string,
+): Promise<Map<string, Map<string, string>>> {
+  const reports = await client
+    .list<PolicyReport>(resourcePath('PolicyReport', namespace), { labelSelector: MANAGED_SELECTOR })
+    .catch(() => ({ items: [] })); // no CRD, or not allowed to read them: none known
+  const failed = new Map<string, Map<string, string>>();
+  for (const report of reports.items.filter((r) => r.metadata.name === REPORT_NAME)) {
+    const byPolicy = new Map<string, string>();
+    for (const r of report.results ?? []) {
+      if (r.properties?.managed === 'true' && r.message.startsWith(FAILED))
+        byPolicy.set(r.rule, r.message.slice(FAILED.length));
+    }
+    failed.set(report.metadata.namespace, byPolicy);
+  }
+  return failed;
+}
+
+/** One row per namespace, then one per further reason; a count per verdict at the end. */
+function table(assessments: Assessment[]): string {
+  const rows = [['NAMESPACE', 'PROFILE', 'VERDICT', 'REASONS']];
+  for (const a of assessments) {
+    const [first = '', ...rest] = reasons(a);
+    rows.push([a.namespace, a.profile, a.verdict, first], ...rest.map((r) => ['', '', '', r]));
+  }
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+      .join('  ')
+      .trimEnd(),
+  );
+  const counts = VERDICTS.map((v) => `${assessments.filter((a) => a.verdict === v).length} ${v}`).join(', ');
+  return `${lines.join('\n')}\n${assessments.length} managed namespaces: ${counts}\n`;
+}
+
+/** A namespace's verdict, each result, and each opening on a line of its own. */
+function details(a: Assessment): string {
+  const out = [`namespace ${a.namespace} (profile ${a.profile}): isolation verdict ${a.verdict}`];
+  for (const r of a.results) {
+    out.push(
+      `  ${r.result.padEnd(4)}  ${r.policy}${r.ours ? '' : ' (not ours)'}: ${r.openings.length ? 'opens' : r.message}`,
+    );
+    for (const o of r.openings) out.push(`          ${describeOpening(o).slice(o.policy.length + 2)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
