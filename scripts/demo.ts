@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PinoPretty } from 'pino-pretty';
 import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
-import { networkPolicyPath } from '../src/kube/resources.ts';
+import { networkPolicyPath, resourcePath } from '../src/kube/resources.ts';
+import { installCrds } from '../harness/crds.ts';
+import { REPORT_NAME, VERDICT_LABEL } from '../src/policy/compliance.ts';
 import { ControlPlane, MissingGoError, repoRoot } from '../harness/controlplane.ts';
 import { eventually } from '../harness/wait.ts';
 
@@ -21,6 +23,7 @@ let cp: ControlPlane;
 try {
   say('starting a local control plane (etcd + kube-apiserver)');
   cp = await ControlPlane.start({ dataDir });
+  await installCrds(cp.kubeconfig); // the PolicyReport CRD, as a policy engine would have installed it
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(err instanceof MissingGoError ? 3 : 1);
@@ -134,6 +137,26 @@ async function demo() {
   }
   const ready = await fetch(`http://${serving['serving health probes']}/readyz?verbose`);
   console.log(`   /readyz: ${ready.status} ${(await ready.text()).trim().replaceAll('\n', ', ')}`);
+
+  say("a tenant's own policy in team-a letting everyone in (ingress: [{}])");
+  await admin.request('POST', resourcePath('NetworkPolicy', 'team-a'), {
+    body: { metadata: { name: 'tenant-allow-all' }, spec: { podSelector: {}, ingress: [{}] } },
+  });
+  const report = () =>
+    admin.request<{
+      metadata: { labels: Record<string, string> };
+      results: { rule: string; result: string; message: string }[];
+    }>('GET', resourcePath('PolicyReport', 'team-a', REPORT_NAME));
+  const verdict = async (want: string) =>
+    eventually(
+      async () => ((await report()).metadata.labels[VERDICT_LABEL] === want ? report() : undefined),
+      `verdict ${want}`,
+    );
+  for (const r of (await verdict('fail')).results)
+    console.log(`   PolicyReport: ${r.result} ${r.rule}: ${r.message}`);
+  await admin.request('DELETE', resourcePath('NetworkPolicy', 'team-a', 'tenant-allow-all'));
+  await verdict('pass');
+  console.log('   deleted it: the report says pass again (kubectl -n team-a get policyreport)');
 
   say('removing the isolation label from team-a');
   await label('team-a', null);

@@ -2,6 +2,7 @@
 // thousands of namespaces, timestamps, UIDs, field sets and the like are most of the heap.
 import type { Manager, NamespaceObject, ObservedPolicy } from '../kube/objects.ts';
 import { EXCEPTION_REASON_ANNOTATION, isManaged, LEGACY_ANNOTATION } from '../policy/labels.ts';
+import type { NetworkPolicySpec } from '../policy/types.ts';
 
 /** What the namespace cache keeps: what the policy model and the Events read. */
 export function slimNamespace(ns: NamespaceObject): NamespaceObject {
@@ -27,7 +28,7 @@ export function slimPolicy(p: ObservedPolicy): ObservedPolicy {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: { name, namespace, resourceVersion },
-      spec: p.spec,
+      spec: shared(p.spec),
     };
   }
   const managers = (managedFields as Manager[] | undefined)?.map(({ manager, operation, time }) => ({
@@ -46,8 +47,22 @@ export function slimPolicy(p: ObservedPolicy): ObservedPolicy {
       annotations,
       managedFields: managers,
     },
-    spec: p.spec,
+    spec: shared(p.spec),
   };
+}
+
+const specs = new Map<string, NetworkPolicySpec>();
+
+/**
+ * One copy of each distinct spec: ours are the same few in every namespace, and tenants' often
+ * are too (rendered from one template). Cached objects are never mutated, so sharing is safe.
+ */
+function shared(spec: NetworkPolicySpec): NetworkPolicySpec {
+  const key = JSON.stringify(spec);
+  const known = specs.get(key);
+  if (known) return known;
+  if (specs.size < 10_000) specs.set(key, spec);
+  return spec;
 }
 
 const interned = new Map<string, string>();
