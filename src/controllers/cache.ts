@@ -1,8 +1,26 @@
 // What the shared caches keep, as controller-runtime's cache transforms do: at
 // thousands of namespaces, timestamps, UIDs, field sets and the like are most of the heap.
+import type { KubeClient } from '../kube/client.ts';
 import type { Manager, NamespaceObject, ObservedPolicy } from '../kube/objects.ts';
+import { listWatch } from '../kube/resources.ts';
+import type { SetupContext } from '../runtime/manager.ts';
 import { EXCEPTION_REASON_ANNOTATION, isManaged, LEGACY_ANNOTATION } from '../policy/labels.ts';
 import type { NetworkPolicySpec } from '../policy/types.ts';
+
+/**
+ * The informers every controller shares, always with the same transforms: every Namespace, and
+ * every NetworkPolicy (the tenants' too, kept as their spec).
+ */
+export function sharedInformers(informer: SetupContext<unknown>['informer'], client: KubeClient) {
+  return {
+    namespaces: informer<NamespaceObject>('namespaces', () => listWatch(client, 'Namespace'), slimNamespace),
+    policies: informer<ObservedPolicy>(
+      'networkpolicies',
+      () => listWatch(client, 'NetworkPolicy'),
+      slimPolicy,
+    ),
+  };
+}
 
 /** What the namespace cache keeps: what the policy model and the Events read. */
 export function slimNamespace(ns: NamespaceObject): NamespaceObject {

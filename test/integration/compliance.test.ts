@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KubeApiError } from '../../src/kube/client.ts';
 import { resourcePath } from '../../src/kube/resources.ts';
 import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { ControlPlane } from '../../harness/controlplane.ts';
@@ -13,7 +12,6 @@ import { startProcess } from '../../harness/process.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
 import { type Event, fixtures, policiesPath } from '../support/fixtures.ts';
-import { kubectl } from '../support/kubectl.ts';
 
 interface Report {
   metadata: { labels: Record<string, string>; resourceVersion: string };
@@ -160,60 +158,7 @@ describe('compliance reports', () => {
 
   it('a policy of ours that failed to apply fails the namespace with the API server message', async () => {
     const ns = await kube.namespace('it-comply-refused');
-    const name = `refuse-${ns}`;
-    await kubectl(
-      kubeconfig,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          {
-            apiVersion: 'admissionregistration.k8s.io/v1',
-            kind: 'ValidatingAdmissionPolicy',
-            metadata: { name },
-            spec: {
-              failurePolicy: 'Fail',
-              matchConstraints: {
-                resourceRules: [
-                  {
-                    apiGroups: ['networking.k8s.io'],
-                    apiVersions: ['v1'],
-                    operations: ['CREATE', 'UPDATE'],
-                    resources: ['networkpolicies'],
-                  },
-                ],
-              },
-              validations: [
-                {
-                  expression: "object.metadata.name != 'allow-dns'",
-                  message: 'DNS egress is decided by the network team',
-                },
-              ],
-            },
-          },
-          {
-            apiVersion: 'admissionregistration.k8s.io/v1',
-            kind: 'ValidatingAdmissionPolicyBinding',
-            metadata: { name },
-            spec: {
-              policyName: name,
-              validationActions: ['Deny'],
-              matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
-            },
-          },
-        ],
-      }),
-    );
-    // The admission policy takes effect asynchronously: wait until it refuses a write.
-    await eventually(
-      () =>
-        tenantPolicy(ns, 'allow-dns', { podSelector: {} }).then(
-          () => admin.request('DELETE', resourcePath('NetworkPolicy', ns, 'allow-dns')).then(() => false),
-          (err: unknown) => err instanceof KubeApiError && err.status === 422,
-        ),
-      'the admission policy to refuse allow-dns',
-    );
+    const lift = await kube.refusePolicies(ns, ['allow-dns'], 'DNS egress is decided by the network team');
     await admin.request('PATCH', resourcePath('Namespace', undefined, ns), {
       body: { metadata: { labels: { isolation: 'strict' } } },
       contentType: 'application/merge-patch+json',
@@ -229,7 +174,7 @@ describe('compliance reports', () => {
       result: 'fail',
       message: 'missing',
     });
-    await kubectl(kubeconfig, ['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', name]);
+    await lift();
     await waitVerdict(ns, 'pass');
   });
 

@@ -218,53 +218,7 @@ describe('namespace isolation controller', () => {
 
   it('keeps serving other namespaces while one refuses a policy, and holds back the gate policy until it lands', async () => {
     const refused = await namespace();
-    await admin.kc.makeApiClient(k8s.AdmissionregistrationV1Api).createValidatingAdmissionPolicy({
-      body: {
-        metadata: { name: `refuse-${refused}` },
-        spec: {
-          failurePolicy: 'Fail',
-          matchConstraints: {
-            resourceRules: [
-              {
-                apiGroups: ['networking.k8s.io'],
-                apiVersions: ['v1'],
-                operations: ['CREATE', 'UPDATE'],
-                resources: ['networkpolicies'],
-              },
-            ],
-          },
-          validations: [
-            {
-              expression: "!(object.metadata.name in ['allow-dns', 'probe'])",
-              message: 'NetworkPolicies are frozen here',
-            },
-          ],
-        },
-      },
-    });
-    await admin.kc.makeApiClient(k8s.AdmissionregistrationV1Api).createValidatingAdmissionPolicyBinding({
-      body: {
-        metadata: { name: `refuse-${refused}` },
-        spec: {
-          policyName: `refuse-${refused}`,
-          validationActions: ['Deny'],
-          matchResources: {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': refused } },
-          },
-        },
-      },
-    });
-    // The admission policy takes effect asynchronously; wait until it refuses a write.
-    await eventually(
-      async () =>
-        (await statusOf(
-          admin.net.createNamespacedNetworkPolicy({
-            namespace: refused,
-            body: { metadata: { name: 'probe' }, spec: { podSelector: {} } },
-          }),
-        )) === 422,
-      'the admission policy to refuse writes',
-    );
+    const lift = await fixture.refusePolicies(refused, ['allow-dns'], 'NetworkPolicies are frozen here');
 
     await setLabel(refused, 'strict');
     const others = await Promise.all([
@@ -292,9 +246,7 @@ describe('namespace isolation controller', () => {
     expect(failures[0]!.series?.count).toBeGreaterThanOrEqual(2);
 
     // Once allow-dns is accepted, the gate policy follows it.
-    await admin.kc
-      .makeApiClient(k8s.AdmissionregistrationV1Api)
-      .deleteValidatingAdmissionPolicyBinding({ name: `refuse-${refused}` });
+    await lift();
     await converged(refused);
     const rv = new Map(
       (await policies(refused)).map((p) => [p.metadata.name, Number(p.metadata.resourceVersion)]),

@@ -1,5 +1,5 @@
 // Namespaces, policies, Events and paths for the integration tests, against the real API server.
-import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { KubeApiError, KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { resourcePath } from '../../src/kube/resources.ts';
 import { MANAGED_BY_LABEL } from '../../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
@@ -53,6 +53,61 @@ export function fixtures(kubeconfig: string) {
         async () => (await managedNames(ns)).join() === [...STRICT, ...also].sort().join(),
         `${ns} to hold the strict policies`,
       ),
+    /**
+     * Has admission refuse NetworkPolicies named `names` in `ns` with `message` (a
+     * ValidatingAdmissionPolicy and its binding), once in force; resolves to a function lifting it.
+     */
+    async refusePolicies(ns: string, names: string[], message: string): Promise<() => Promise<void>> {
+      const name = `refuse-${ns}`;
+      const admission = '/apis/admissionregistration.k8s.io/v1';
+      const refused = JSON.stringify([...names, 'probe']);
+      await raw.request('POST', `${admission}/validatingadmissionpolicies`, {
+        body: {
+          metadata: { name },
+          spec: {
+            failurePolicy: 'Fail',
+            matchConstraints: {
+              resourceRules: [
+                {
+                  apiGroups: ['networking.k8s.io'],
+                  apiVersions: ['v1'],
+                  operations: ['CREATE', 'UPDATE'],
+                  resources: ['networkpolicies'],
+                },
+              ],
+            },
+            validations: [{ expression: `!(object.metadata.name in ${refused})`, message }],
+          },
+        },
+      });
+      await raw.request('POST', `${admission}/validatingadmissionpolicybindings`, {
+        body: {
+          metadata: { name },
+          spec: {
+            policyName: name,
+            validationActions: ['Deny'],
+            matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+          },
+        },
+      });
+      // Admission policies take effect asynchronously: wait until one refuses a write.
+      await eventually(
+        () =>
+          raw
+            .request('POST', policiesPath(ns), {
+              body: { metadata: { name: 'probe' }, spec: { podSelector: {} } },
+            })
+            .then(
+              () => false,
+              (err: unknown) => err instanceof KubeApiError && err.status === 422,
+            ),
+        'the admission policy to refuse writes',
+      );
+      return async () => {
+        await raw.request('DELETE', `${admission}/validatingadmissionpolicybindings/${name}`);
+        await raw.request('DELETE', `${admission}/validatingadmissionpolicies/${name}`);
+      };
+    },
     close: (): Promise<void> => raw.close(),
   };
 }

@@ -12,7 +12,7 @@ import { matches } from '../../policy/selectors.ts';
 import type { LabelSelector, Labels } from '../../policy/types.ts';
 import { policyConfig } from '../../config.ts';
 import type { Controller } from '../../runtime/manager.ts';
-import { slimNamespace, slimPolicy } from '../cache.ts';
+import { sharedInformers } from '../cache.ts';
 import type { Deps } from '../deps.ts';
 import { ComplianceReconciler, type ObservedReport, slimReport } from './reconcile.ts';
 
@@ -25,17 +25,7 @@ export const complianceController: Controller<Deps> = {
   setup({ deps, queue, informer, log, registry }) {
     const { client, config, dryRun, status } = deps;
     const policy = policyConfig(config);
-    // Shared with the namespace controller (same names, same transforms).
-    const namespaces = informer<NamespaceObject>(
-      'namespaces',
-      () => listWatch(client, 'Namespace'),
-      slimNamespace,
-    );
-    const policies = informer<ObservedPolicy>(
-      'networkpolicies',
-      () => listWatch(client, 'NetworkPolicy'),
-      slimPolicy,
-    );
+    const { namespaces, policies } = sharedInformers(informer, client);
     const reports = deps.reports
       ? informer<ObservedReport>(
           'policyreports',

@@ -1,14 +1,13 @@
 // The namespace controller: watches Namespaces and the NetworkPolicies it manages, maps their events
 // to namespace keys, and reconciles each namespace's policies (reconcile.ts).
 import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../../kube/objects.ts';
-import { listWatch } from '../../kube/resources.ts';
 import { select } from '../../policy/desired.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
 import { isManaged } from '../../policy/labels.ts';
 import { FIXED, policyConfig } from '../../config.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import type { Deps } from '../deps.ts';
-import { slimNamespace, slimPolicy } from '../cache.ts';
+import { sharedInformers } from '../cache.ts';
 import { EnforcementClock } from './latency.ts';
 import { RepairLedger } from './ledger.ts';
 import { registerPolicyMetrics } from './metrics.ts';
@@ -22,18 +21,9 @@ export const namespaceController: Controller<Deps> = {
   setup({ deps, queue, informer, log, registry }) {
     const { client, config, dryRun } = deps;
     const policy = policyConfig(config);
-    const namespaces = informer<NamespaceObject>(
-      'namespaces',
-      () => listWatch(client, 'Namespace'),
-      slimNamespace,
-    );
-    // Every NetworkPolicy, the tenants' too (the compliance controller evaluates them); this
-    // controller reads and hears of its own only.
-    const policies = informer<ObservedPolicy>(
-      'networkpolicies',
-      () => listWatch(client, 'NetworkPolicy'),
-      slimPolicy,
-    );
+    // Every NetworkPolicy is watched, the tenants' too (the compliance controller evaluates them);
+    // this controller reads and hears of its own only.
+    const { namespaces, policies } = sharedInformers(informer, client);
     const ours = (name: string) => policies.inNamespace(name).filter((p) => isManaged(p.metadata.labels));
     const ledger = new RepairLedger(
       { fight: FIXED.fight, expectationTtlMs: FIXED.expectationTtlMs, dryRun },
