@@ -100,3 +100,33 @@ describe('slimPolicy', () => {
     expect(lastOtherManager(slim, 'namespace-isolation-controller')).toBe('kubectl-edit');
   });
 });
+
+describe('slimPolicy, for a policy not ours', () => {
+  const tenant = (name: string) =>
+    ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: {
+        name,
+        namespace: 'team-a',
+        uid: '1a2b…',
+        resourceVersion: '88',
+        labels: { app: 'web' },
+        managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': {} } }],
+      },
+      spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [{}] },
+    }) as ObservedPolicy;
+
+  it('keeps only what the evaluator reads: its name and spec', () => {
+    expect(slimPolicy(tenant('allow-web'))).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-web', namespace: 'team-a', resourceVersion: '88' },
+      spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [{}] },
+    });
+  });
+
+  it('shares one copy of a spec that recurs', () => {
+    expect(slimPolicy(tenant('a')).spec).toBe(slimPolicy(tenant('b')).spec);
+  });
+});
