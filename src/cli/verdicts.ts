@@ -14,7 +14,7 @@ import {
   VERDICTS,
 } from '../policy/compliance.ts';
 import { select } from '../policy/desired.ts';
-import { describeOpening } from '../policy/evaluate.ts';
+import { whatOpens } from '../policy/evaluate.ts';
 import { exceptionOf } from '../policy/exceptions.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 import { MANAGED_SELECTOR } from '../policy/labels.ts';
@@ -127,7 +127,7 @@ function details(a: Assessment): string {
     out.push(
       `  ${r.result.padEnd(4)}  ${r.policy}${r.ours ? '' : ' (not ours)'}: ${r.openings.length ? 'opens' : r.message}`,
     );
-    for (const o of r.openings) out.push(`          ${describeOpening(o).slice(o.policy.length + 2)}`);
+    for (const o of r.openings) out.push(`          ${whatOpens(o)}`);
   }
   return `${out.join('\n')}\n`;
 }

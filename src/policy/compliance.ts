@@ -4,7 +4,7 @@
 // (wgpolicyk8s.io/v1alpha2) that carries it, as Kyverno, Kubewarden and Trivy Operator write theirs.
 import { driftOf } from './compare.ts';
 import { desiredPolicies } from './desired.ts';
-import { describeOpening, evaluate, type NamespaceLookup, type Opening, severityOf } from './evaluate.ts';
+import { evaluate, type NamespaceLookup, type Opening, severityOf, whatOpens } from './evaluate.ts';
 import { type Exception, readable } from './exceptions.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROFILE_LABEL, isManaged } from './labels.ts';
 import type { PolicyConfig } from './profiles.ts';
@@ -117,8 +117,7 @@ export function reasons(a: Assessment): string[] {
 }
 
 function opensText(openings: readonly Opening[]): string {
-  // describeOpening starts with the policy's name, which the result already carries.
-  return `opens ${openings.map((o) => describeOpening(o).slice(o.policy.length + 2)).join('; ')}`;
+  return `opens ${openings.map(whatOpens).join('; ')}`;
 }
 
 // ---- the PolicyReport ----
@@ -152,7 +151,6 @@ export function policyReport(a: Assessment, selectorLabel: string): PolicyReport
   const results = a.results.map((r): PolicyReportResult => {
     summary[r.result]++;
     const severity = r.result === 'fail' ? 'high' : r.result === 'warn' ? 'medium' : undefined;
-    const openings = r.openings.map(describeOpening);
     return {
       source: MANAGED_BY_VALUE,
       policy: `${selectorLabel}=${a.profile}`,
@@ -167,7 +165,7 @@ export function policyReport(a: Assessment, selectorLabel: string): PolicyReport
       ],
       properties: {
         managed: r.ours ? 'true' : 'false',
-        ...(openings.length && { openings: String(openings.length) }),
+        ...(r.openings.length && { openings: String(r.openings.length) }),
       },
     };
   });

@@ -102,9 +102,14 @@ export function severityOf(openings: readonly Opening[]): Severity | 'pass' {
 
 /** One line for people: `allow-all: ingress to all pods from everyone on all ports`. */
 export function describeOpening(o: Opening): string {
+  return `${o.policy}: ${whatOpens(o)}`;
+}
+
+/** What an opening lets through, without its policy: `ingress to all pods from everyone on all ports`. */
+export function whatOpens(o: Opening): string {
   const pods = o.pods === '' ? 'all pods' : `pods ${o.pods}`;
   const [towards, away] = o.direction === 'ingress' ? ['to', 'from'] : ['from', 'to'];
-  return `${o.policy}: ${o.direction} ${towards} ${pods} ${away} ${describeReach(o.reach)} on ${o.ports.join(', ')}`;
+  return `${o.direction} ${towards} ${pods} ${away} ${describeReach(o.reach)} on ${o.ports.join(', ')}`;
 }
 
 export function describeReach(reach: Reach): string {
