@@ -18,7 +18,7 @@ import { whatOpens } from '../policy/evaluate.ts';
 import { exceptionOf } from '../policy/exceptions.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 import { MANAGED_SELECTOR } from '../policy/labels.ts';
-import { matches } from '../policy/selectors.ts';
+import { namespaceLookup } from '../policy/selectors.ts';
 
 const FAILED = 'failed to apply: ';
 
@@ -43,14 +43,11 @@ export async function verdicts(
     list.push(p);
     byNamespace.set(p.metadata.namespace, list);
   }
-  const lookup = {
-    select(selector: Parameters<typeof matches>[0]) {
-      const names = namespaces
-        .filter((n) => matches(selector, n.metadata.labels ?? {}))
-        .map((n) => n.metadata.name);
-      return { all: names.length === namespaces.length && names.length > 1, names };
-    },
-  };
+  const byName = new Map(namespaces.map((n) => [n.metadata.name, n]));
+  const lookup = namespaceLookup(
+    (name) => byName.get(name),
+    () => namespaces,
+  );
   const failed = await failedWrites(client, namespace);
   const now = Date.now();
   const assessments: Assessment[] = [];

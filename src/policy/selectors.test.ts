@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contains, parseCidr } from './cidr.ts';
-import { describe as text, matches, satisfiable } from './selectors.ts';
+import { describe as text, matches, namespaceLookup, satisfiable } from './selectors.ts';
 import type { LabelSelector } from './types.ts';
 
 describe('label selectors', () => {
@@ -66,5 +66,31 @@ describe('CIDRs', () => {
     expect(contains(c('10.9.0.0/16'), c('10.0.0.0/8'))).toBe(false);
     expect(contains(c('0.0.0.0/0'), c('fd00::/8'))).toBe(false);
     expect(contains(c('fd00::/8'), c('fd16::/16'))).toBe(true);
+  });
+});
+
+describe('namespaceLookup', () => {
+  const all = ['a', 'b', 'c'].map((name) => ({
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, team: name === 'c' ? 'y' : 'x' } },
+  }));
+  const lookup = namespaceLookup(
+    (name) => all.find((n) => n.metadata.name === name),
+    () => all,
+  );
+
+  it('resolves a selector against every namespace; matching them all is all namespaces', () => {
+    expect(lookup.select({ matchLabels: { team: 'x' } })).toEqual({ all: false, names: ['a', 'b'] });
+    expect(lookup.select({ matchExpressions: [{ key: 'team', operator: 'Exists' }] })).toEqual({
+      all: true,
+      names: ['a', 'b', 'c'],
+    });
+  });
+
+  it('looks namespaces named by kubernetes.io/metadata.name up, and never calls them all', () => {
+    const key = 'kubernetes.io/metadata.name';
+    expect(lookup.select({ matchLabels: { [key]: 'c', team: 'y' } })).toEqual({ all: false, names: ['c'] });
+    expect(
+      lookup.select({ matchExpressions: [{ key, operator: 'In', values: ['a', 'b', 'c', 'gone'] }] }),
+    ).toEqual({ all: false, names: ['a', 'b', 'c'] });
   });
 });

@@ -1,6 +1,38 @@
 // Label selectors as the API server reads them: matching, whether any labels can match at all,
 // and a short text for people (`app=web, tier in (a, b)`).
+import type { NamespaceLookup } from './evaluate.ts';
 import type { LabelSelector, Labels } from './types.ts';
+
+const NAME_LABEL = 'kubernetes.io/metadata.name';
+
+interface NamedObject {
+  metadata: { name: string; labels?: Labels };
+}
+
+/**
+ * Resolves namespaceSelectors against a set of namespaces (a cache, or a list). A selector that
+ * names its namespaces by `kubernetes.io/metadata.name` is looked up rather than matched against
+ * thousands; it is never "all namespaces", which is a selector matching every one there is.
+ */
+export function namespaceLookup(
+  get: (name: string) => NamedObject | undefined,
+  list: () => NamedObject[],
+): NamespaceLookup {
+  return {
+    select(selector) {
+      const named = selector.matchLabels?.[NAME_LABEL];
+      const listed = selector.matchExpressions?.find(
+        (e) => e.key === NAME_LABEL && e.operator === 'In',
+      )?.values;
+      const byName = named !== undefined ? [named] : listed;
+      const candidates = byName ? byName.map(get).filter((n) => n !== undefined) : list();
+      const names = candidates
+        .filter((n) => matches(selector, n.metadata.labels ?? {}))
+        .map((n) => n.metadata.name);
+      return { all: !byName && names.length === candidates.length && names.length > 1, names };
+    },
+  };
+}
 
 /** Whether `labels` satisfy the selector; an empty selector matches everything. */
 export function matches(selector: LabelSelector, labels: Labels): boolean {

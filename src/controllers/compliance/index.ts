@@ -6,10 +6,9 @@ import { Counter, Gauge } from 'prom-client';
 import type { NamespaceObject, ObservedPolicy } from '../../kube/objects.ts';
 import { listWatch } from '../../kube/resources.ts';
 import { VERDICTS } from '../../policy/compliance.ts';
-import type { NamespaceLookup } from '../../policy/evaluate.ts';
 import { isManaged, MANAGED_SELECTOR, METRICS_PREFIX } from '../../policy/labels.ts';
-import { matches } from '../../policy/selectors.ts';
-import type { LabelSelector, Labels } from '../../policy/types.ts';
+import { matches, namespaceLookup } from '../../policy/selectors.ts';
+import type { Labels } from '../../policy/types.ts';
 import { policyConfig } from '../../config.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import { sharedInformers } from '../cache.ts';
@@ -17,7 +16,6 @@ import type { Deps } from '../deps.ts';
 import { ComplianceReconciler, type ObservedReport, slimReport } from './reconcile.ts';
 
 export const CONTROLLER_NAME = 'namespace-isolation-compliance';
-const NAME_LABEL = 'kubernetes.io/metadata.name';
 
 export const complianceController: Controller<Deps> = {
   name: CONTROLLER_NAME,
@@ -34,26 +32,10 @@ export const complianceController: Controller<Deps> = {
         )
       : undefined;
 
-    const lookup: NamespaceLookup = {
-      select(selector: LabelSelector) {
-        // The usual selector names its namespaces: look them up rather than scan thousands.
-        const named = selector.matchLabels?.[NAME_LABEL];
-        const listed = selector.matchExpressions?.find(
-          (e) => e.key === NAME_LABEL && e.operator === 'In',
-        )?.values;
-        const candidates =
-          named !== undefined || listed
-            ? [...(named !== undefined ? [named] : listed!)]
-                .map((n) => namespaces.get(n))
-                .filter((n) => n !== undefined)
-            : namespaces.list();
-        const names = candidates
-          .filter((n) => matches(selector, n.metadata.labels ?? {}))
-          .map((n) => n.metadata.name);
-        const all = named === undefined && !listed && names.length === candidates.length && names.length > 1;
-        return { all, names };
-      },
-    };
+    const lookup = namespaceLookup(
+      (name) => namespaces.get(name),
+      () => namespaces.list(),
+    );
 
     const written = new Counter({
       name: `${METRICS_PREFIX}_report_writes_total`,
