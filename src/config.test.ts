@@ -100,8 +100,95 @@ describe('configuration', () => {
       'leaderElection.retryPeriodSeconds: must be less than renewDeadlineSeconds (10) (got 10)',
     ],
     [{ selectorlabel: 'isolation' }, '(top level): unknown field selectorlabel: remove or correct it'],
+    [
+      { policies: { 'allow-dns': { podSelector: {} } } },
+      'policies.allow-dns: is built from dns.preset (kube-dns); remove it, or set dns.preset: custom to write it yourself',
+    ],
+    [
+      { dns: { preset: 'custom' } },
+      'profiles.strict.1: names policy allow-dns, which is not defined under policies',
+    ],
+    [{ dns: { preset: 'coredns' } }, 'dns.preset: '],
+    [{ dns: { nodeLocalAddress: '169.254.20' } }, 'dns.nodeLocalAddress: must be an IPv4 address'],
+    [
+      { policies: { 'allow-kube-apiserver': { podSelector: {} } } },
+      'policies.allow-kube-apiserver: is a built-in policy',
+    ],
+    [
+      { policies: { x: { podSelector: { matchLabels: { team: '$(namespace.nam)' } } } } },
+      'policies.x.podSelector.matchLabels.team: unknown variable $(namespace.nam): use $(namespace.name) or $(namespace.labels.<label key>)',
+    ],
+    [
+      {
+        policies: {
+          x: {
+            podSelector: { matchExpressions: [{ key: 'a', operator: 'In', values: ['$(namespace.name'] }] },
+          },
+        },
+      },
+      'policies.x.podSelector.matchExpressions.0.values.0: unclosed variable',
+    ],
+    [
+      { profiles: { strict: ['allow-sanctioned'] } },
+      'profiles.strict.0: is made from sanctioned.strict, which is not set',
+    ],
+    [
+      { sanctioned: { 'same-namespace-only': { egress: [{}] } } },
+      'sanctioned.same-namespace-only.egress: profile same-namespace-only does not isolate egress',
+    ],
+    [{ rollout: { namespacesPerSecond: 0 } }, 'rollout.namespacesPerSecond: '],
   ])('refuses %j, naming the field', (doc, expected) => {
     expect(problems(doc)).toContain(expected);
+  });
+
+  it('accepts per-namespace values, the built-in policies and sanctioned openings where the profile isolates', () => {
+    const c = parseConfig(
+      {
+        profiles: {
+          mesh: [
+            'default-deny-all',
+            'allow-dns',
+            'allow-istio-ambient',
+            'allow-kube-apiserver',
+            'from-siblings',
+          ],
+        },
+        policies: {
+          'default-deny-all': { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+          'from-siblings': {
+            podSelector: {},
+            ingress: [
+              {
+                from: [
+                  {
+                    namespaceSelector: {
+                      matchLabels: { 'kubernetes.io/metadata.name': '$(namespace.name)-monitoring' },
+                      matchExpressions: [
+                        { key: 'team', operator: 'In', values: ['$(namespace.labels.example.com/team)'] },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        dns: { preset: 'node-local-dns' },
+        sanctioned: {
+          mesh: { ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'ingress' } } }] }] },
+        },
+        legacyAnnotation: { enabled: false, profile: 'mesh' },
+      },
+      'test.yaml',
+    );
+    expect(policyConfig(c).profiles.mesh).toEqual([
+      'default-deny-all',
+      'allow-dns',
+      'allow-istio-ambient',
+      'allow-kube-apiserver',
+      'from-siblings',
+      'allow-sanctioned',
+    ]);
   });
 
   it('shows the bad value and what is allowed', () => {

@@ -3,10 +3,25 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { PolicyConfig } from './policy/profiles.ts';
 import { parseCidr } from './policy/cidr.ts';
+import { policyTypes } from './policy/evaluate.ts';
 import { bindingName } from './policy/guardrails.ts';
-import { defaultPolicyConfig } from './policy/profiles.ts';
+import {
+  BUILT_IN_POLICIES,
+  DNS_POLICY,
+  DNS_PRESETS,
+  ISTIO_AMBIENT_POLICY,
+  KUBE_APISERVER_POLICY,
+  SANCTIONED_POLICY,
+} from './policy/presets.ts';
+import {
+  defaultPolicySettings as defaults,
+  expand,
+  type PolicyConfig,
+  type PolicySettings,
+} from './policy/profiles.ts';
+import { templateProblem } from './policy/template.ts';
+import type { NetworkPolicySpec } from './policy/types.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY =
@@ -21,7 +36,12 @@ const dnsName = z
     'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric',
   );
 const labelValue = z.string().max(63).regex(LABEL_VALUE, 'must be a valid label value');
-const labels = z.record(z.string().regex(LABEL_KEY, 'must be a valid label key'), labelValue);
+// In a policy's selectors a value may read the namespace's name or labels (policy/template.ts).
+const templatedValue = z.string().superRefine((value, ctx) => {
+  const problem = templateProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', input: value, message: problem });
+});
+const labels = z.record(z.string().regex(LABEL_KEY, 'must be a valid label key'), templatedValue);
 const selector = z.strictObject({
   matchLabels: labels.optional(),
   matchExpressions: z
@@ -29,7 +49,7 @@ const selector = z.strictObject({
       z.strictObject({
         key: z.string().regex(LABEL_KEY, 'must be a valid label key'),
         operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-        values: z.array(labelValue).optional(),
+        values: z.array(templatedValue).optional(),
       }),
     )
     .optional(),
@@ -63,37 +83,48 @@ const spec = z.strictObject({
 
 const schema = z
   .strictObject({
-    selectorLabel: z
-      .string()
-      .regex(LABEL_KEY, 'must be a valid label key')
-      .default(defaultPolicyConfig.selectorLabel),
+    selectorLabel: z.string().regex(LABEL_KEY, 'must be a valid label key').default(defaults.selectorLabel),
     profiles: z
       .record(labelValue.min(1), z.array(dnsName).min(1, 'a profile needs at least one policy'))
-      .default(defaultPolicyConfig.profiles),
-    policies: z.record(dnsName, spec).default(defaultPolicyConfig.policies),
-    excludedNamespaces: z.array(dnsName).default(defaultPolicyConfig.excludedNamespaces),
+      .default(defaults.profiles),
+    policies: z.record(dnsName, spec).default(defaults.policies),
+    dns: z
+      .strictObject({
+        preset: z.enum(DNS_PRESETS).default(defaults.dns.preset),
+        nodeLocalAddress: z
+          .string()
+          .regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address, e.g. 169.254.20.10')
+          .refine((a) => parseCidr(`${a}/32`) !== undefined, 'must be an IPv4 address, e.g. 169.254.20.10')
+          .default(defaults.dns.nodeLocalAddress),
+      })
+      .default(defaults.dns),
+    excludedNamespaces: z.array(dnsName).default(defaults.excludedNamespaces),
     sanctioned: z.record(labelValue.min(1), z.strictObject(rules)).default({}),
     legacyAnnotation: z
       .strictObject({ enabled: z.boolean(), profile: z.string() })
-      .default(defaultPolicyConfig.legacyAnnotation),
+      .default(defaults.legacyAnnotation),
     guardrails: z
       .strictObject({
         serviceAccount: z
           .strictObject({ namespace: dnsName, name: z.string().min(1).max(253) })
-          .default(defaultPolicyConfig.guardrails.serviceAccount),
+          .default(defaults.guardrails.serviceAccount),
         gatePolicies: z.record(labelValue.min(1), dnsName).default({}),
         maxExceptionHours: z
           .number()
           .positive()
           .max(24 * 366)
-          .default(defaultPolicyConfig.guardrails.maxExceptionHours),
+          .default(defaults.guardrails.maxExceptionHours),
       })
-      .default(defaultPolicyConfig.guardrails),
+      .default(defaults.guardrails),
     optOut: z.enum(['delete', 'orphan']).default('delete'),
     resyncPeriodSeconds: z.number().int().min(10).max(86_400).default(600),
     // The API server sends a bookmark on every watch about once a minute, so more than 60.
     watchSilenceSeconds: z.number().min(1).max(3600).default(90),
     concurrency: z.number().int().min(1).max(64).default(4),
+    // A changed configuration or new API server endpoints reach the namespaces at this pace.
+    rollout: z
+      .strictObject({ namespacesPerSecond: z.number().positive().max(10_000) })
+      .default({ namespacesPerSecond: 100 }),
     // Below the pod's terminationGracePeriodSeconds (30 by default), which also covers releasing the lease.
     gracefulShutdownSeconds: z.number().min(1).max(3600).default(20),
     backoff: z
@@ -115,16 +146,32 @@ const schema = z
       .default({ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }),
   })
   .superRefine((c, ctx) => {
+    const builtIn = (name: string) =>
+      BUILT_IN_POLICIES.includes(name) && !(name === DNS_POLICY && c.dns.preset === 'custom');
+    for (const name of Object.keys(c.policies)) {
+      if (!builtIn(name)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policies', name],
+        input: name,
+        message:
+          name === DNS_POLICY
+            ? `is built from dns.preset (${c.dns.preset}); remove it, or set dns.preset: custom to write it yourself`
+            : `is a built-in policy; list it in a profile as it is, or give yours another name`,
+      });
+    }
     for (const [profile, names] of Object.entries(c.profiles)) {
       names.forEach((name, i) => {
-        if (!Object.hasOwn(c.policies, name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['profiles', profile, i],
-            input: name,
-            message: `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')})`,
-          });
-        }
+        const problem =
+          name === SANCTIONED_POLICY
+            ? Object.hasOwn(c.sanctioned, profile)
+              ? undefined
+              : `is made from sanctioned.${profile}, which is not set`
+            : Object.hasOwn(c.policies, name) || builtIn(name)
+              ? undefined
+              : `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')}; built in: ${BUILT_IN_POLICIES.filter(builtIn).join(', ')})`;
+        if (problem)
+          ctx.addIssue({ code: 'custom', path: ['profiles', profile, i], input: name, message: problem });
       });
     }
     for (const [profile, gate] of Object.entries(c.guardrails.gatePolicies)) {
@@ -157,13 +204,27 @@ const schema = z
       }
       bindings.set(name, profile);
     }
-    for (const profile of Object.keys(c.sanctioned)) {
+    for (const [profile, rules] of Object.entries(c.sanctioned)) {
       if (!Object.hasOwn(c.profiles, profile)) {
         ctx.addIssue({
           code: 'custom',
           path: ['sanctioned', profile],
           input: profile,
           message: `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+        });
+        continue;
+      }
+      // Installed as a policy, a rule isolates its direction: only where the profile already does.
+      const specs = c.profiles[profile]!.map(
+        (n) => c.policies[n] ?? (builtIn(n) ? BUILT_IN_TYPES[n] : undefined),
+      );
+      for (const direction of ['ingress', 'egress'] as const) {
+        if (!rules[direction]?.length || specs.some((s) => s && policyTypes(s).includes(direction))) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sanctioned', profile, direction],
+          input: rules[direction],
+          message: `profile ${profile} does not isolate ${direction}: as a policy, these rules would deny the rest of its ${direction}; remove them or add a policy that isolates ${direction} to the profile`,
         });
       }
     }
@@ -246,6 +307,11 @@ export function loadConfig(path: string): Config {
   } catch (err) {
     throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
   }
+  return parseConfigText(text, path);
+}
+
+/** Parses and validates the text of a configuration file. */
+export function parseConfigText(text: string, path: string): Config {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -255,7 +321,8 @@ export function loadConfig(path: string): Config {
   return parseConfig(doc, path);
 }
 
-export function policyConfig(c: Config): PolicyConfig {
+/** What the configuration says about policies. */
+export function policySettings(c: Config): PolicySettings {
   return {
     selectorLabel: c.selectorLabel,
     profiles: c.profiles,
@@ -264,5 +331,22 @@ export function policyConfig(c: Config): PolicyConfig {
     sanctioned: c.sanctioned,
     legacyAnnotation: c.legacyAnnotation,
     guardrails: c.guardrails,
+    dns: c.dns,
   };
 }
+
+/** The policy configuration in force; `apiServer` is `allow-kube-apiserver` as the cluster has it. */
+export function policyConfig(c: Config, apiServer?: NetworkPolicySpec): PolicyConfig {
+  return expand(policySettings(c), apiServer);
+}
+
+/** Whether a profile puts `allow-kube-apiserver` in its namespaces. */
+export const usesApiServer = (c: Config) =>
+  Object.values(c.profiles).some((names) => names.includes(KUBE_APISERVER_POLICY));
+
+// The directions the built-in policies isolate (those a sanctioned rule may then open).
+const BUILT_IN_TYPES: Record<string, NetworkPolicySpec> = {
+  [DNS_POLICY]: { podSelector: {}, policyTypes: ['Egress'] },
+  [ISTIO_AMBIENT_POLICY]: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+  [KUBE_APISERVER_POLICY]: { podSelector: {}, policyTypes: ['Egress'] },
+};

@@ -85,6 +85,11 @@ export const FLAGS = {
     help: 'the isolation verdict (pass, warn, fail) of every managed namespace, with its reasons',
     commands: ['check'],
   },
+  dns: {
+    type: 'boolean',
+    help: 'which DNS preset the cluster needs, and whether the configured one fits',
+    commands: ['check'],
+  },
   profile: {
     type: 'string',
     arg: 'P',
@@ -160,6 +165,7 @@ export function usage(): string {
     '       namespace-isolation-controller render guardrails [--config PATH]',
     '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',
+    '       namespace-isolation-controller check --dns [--config PATH] [--kubeconfig PATH]',
     '',
     'flags (each also read from the environment variable in brackets; a flag wins):',
   ];
@@ -176,7 +182,8 @@ export function usage(): string {
     'compliance, 1 when any is not (the differences are printed), 2 on a usage or configuration error.',
     'check --namespace also says what its policies open beyond its profile; check --all prints the verdict of',
     'every managed namespace: exit 1 when any fails (opened to everyone, every namespace or every address, or',
-    'a policy of its profile missing or failing to apply).',
+    "a policy of its profile missing or failing to apply). check --dns reads the cluster's DNS Services,",
+    'DaemonSets and NodeLocal DNSCache ConfigMap and says which dns.preset fits: exit 1 when the configured one does not.',
   );
   return lines.join('\n');
 }

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts';
+import { checkDns } from './cli/dns.ts';
+import { livePolicyConfig } from './cli/live.ts';
 import { verdicts } from './cli/verdicts.ts';
 import { type Config, ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
 import { type Flags, parseFlags, usage, UsageError } from './flags.ts';
@@ -34,22 +36,27 @@ async function main(): Promise<void> {
     let client: KubeClient | undefined;
     try {
       client = new KubeClient(loadKubeConfig(flags.kubeconfig));
-      if (flags.all && flags.namespace)
-        throw new UsageError('check: --all and --namespace exclude each other');
+      if ([flags.all, flags.namespace, flags.dns].filter(Boolean).length > 1)
+        throw new UsageError('check: --all, --dns and --namespace exclude each other');
+      if (flags.dns) {
+        const found = await checkDns(client, config);
+        process.stdout.write(found.report);
+        process.exitCode = found.fits ? 0 : 1;
+        return;
+      }
+      const policy = await livePolicyConfig(client, config);
       if (flags.all) {
-        const found = await verdicts(client, policyConfig(config));
+        const found = await verdicts(client, policy);
         process.stdout.write(found.report);
         process.exitCode = found.failing > 0 ? 1 : 0;
         return;
       }
-      const result = await check(client, policyConfig(config), config.optOut, flags.namespace);
+      const result = await check(client, policy, config.optOut, flags.namespace);
       process.stdout.write(result.report);
       // Cluster-wide, so not for one namespace; what is open, for one namespace only.
-      const guards = flags.namespace ? undefined : await checkGuardrails(client, policyConfig(config));
+      const guards = flags.namespace ? undefined : await checkGuardrails(client, policy);
       if (guards) process.stdout.write(guards.report);
-      const open = flags.namespace
-        ? await verdicts(client, policyConfig(config), flags.namespace)
-        : undefined;
+      const open = flags.namespace ? await verdicts(client, policy, flags.namespace) : undefined;
       if (open) process.stdout.write(open.report);
       process.exitCode =
         result.outOfCompliance > 0 || (guards?.problems ?? 0) > 0 || (open?.failing ?? 0) > 0 ? 1 : 0;
@@ -79,6 +86,7 @@ async function run(flags: Flags, config: Config): Promise<void> {
   const log = pino({ level: flags['log-level'] });
   const running = await start({
     config,
+    configFile: flags.config,
     log,
     kubeconfig: flags.kubeconfig,
     dryRun: flags['dry-run'] ?? false,

@@ -4,7 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { type Config, FIXED } from './config.ts';
+import { type Config, ConfigError, FIXED } from './config.ts';
+import { apiServerAccess } from './controllers/apiserver.ts';
+import { PolicySource } from './controllers/policy-source.ts';
+import { apiServerProblem, reloadOnChange } from './reload.ts';
 import { controllers } from './controllers/index.ts';
 import { UsageError } from './flags.ts';
 import type { Deps } from './controllers/deps.ts';
@@ -33,6 +36,8 @@ import {
 
 export interface StartOptions {
   config: Config;
+  /** The file `config` came from: watched, and reloaded when it changes. */
+  configFile?: string | undefined;
   log: Logger;
   /** A kubeconfig path or `a:b` list; the pod's ServiceAccount when absent. Unused when `client` is given. */
   kubeconfig?: string | undefined;
@@ -92,10 +97,22 @@ export async function start(options: StartOptions): Promise<Running> {
     },
     dropped: () => eventMetrics.dropped(),
   });
-  const reports = await policyReports(client, log);
+  const [reports, apiServer] = await Promise.all([policyReports(client, log), apiServerWatch(client, log)]);
+  const unusable = apiServerProblem(config, apiServer);
+  if (unusable) throw new ConfigError(options.configFile ?? 'the configuration', [unusable]);
+  const policy = new PolicySource(config);
   const manager = new Manager<Deps>(
     controllers,
-    { client, config, dryRun, events, status: new PolicyStatus(), reports },
+    {
+      client,
+      config,
+      policy,
+      apiServer: apiServer === undefined,
+      dryRun,
+      events,
+      status: new PolicyStatus(),
+      reports,
+    },
     {
       concurrency: config.concurrency,
       resyncPeriodMs: config.resyncPeriodSeconds * 1000,
@@ -119,6 +136,15 @@ export async function start(options: StartOptions): Promise<Running> {
     registry,
   );
   manager.start();
+  const reloading = options.configFile
+    ? reloadOnChange({
+        path: options.configFile,
+        source: policy,
+        log,
+        events,
+        apiServerUnavailable: apiServer,
+      })
+    : undefined;
 
   let stopping = false;
   const loop = new EventLoopWatch();
@@ -166,6 +192,7 @@ export async function start(options: StartOptions): Promise<Running> {
     async stop() {
       if (stopping) return;
       stopping = true;
+      reloading?.close();
       log.info('stopping: closing watches and draining the queue');
       const { drained } = await manager.stop();
       // Only now: nothing of ours is in flight, so the next leader never overlaps our writes.
@@ -201,6 +228,17 @@ async function policyReports(client: KubeClient, log: Logger): Promise<boolean> 
       'could not tell whether PolicyReports can be written; not writing them until a restart',
     );
     return false;
+  }
+}
+
+/** Why the API server's EndpointSlice cannot be watched, or undefined when it can. */
+async function apiServerWatch(client: KubeClient, log: Logger): Promise<string | undefined> {
+  try {
+    const found = await apiServerAccess(client);
+    return found.available ? undefined : found.why;
+  } catch (err) {
+    log.warn({ err }, 'could not tell whether the API server endpoints can be watched');
+    return (err as Error).message;
   }
 }
 

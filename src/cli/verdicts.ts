@@ -61,6 +61,7 @@ export async function verdicts(
       assess(
         {
           namespace: name,
+          labels: view.labels,
           profile: selection.profile,
           policies: byNamespace.get(name) ?? [],
           failed: failed.get(name) ?? new Map<string, string>(),

@@ -2,11 +2,17 @@
 import type { Config } from '../config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import type { PolicySource } from './policy-source.ts';
 import type { PolicyStatus } from './status.ts';
 
 export interface Deps {
   client: KubeClient;
+  /** The configuration the controller started with: what is not in `policy` takes effect at start. */
   config: Config;
+  /** The policy configuration in force, which changes with the file and the API server's endpoints. */
+  policy: PolicySource;
+  /** The API server's EndpointSlice may be watched (for allow-kube-apiserver). */
+  apiServer: boolean;
   /** Writes are sent with dryRun=All: nothing changes, Events and metrics say what would have. */
   dryRun: boolean;
   events: EventRecorder;

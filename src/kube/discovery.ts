@@ -5,8 +5,16 @@ import { resourceOf } from './resources.ts';
 
 export type Availability = { available: true } | { available: false; why: string };
 
-/** Whether `kind` (in the resource table) is served, and the controller may `verbs` it everywhere. */
-export async function availability(client: KubeClient, kind: string, verbs: string[]): Promise<Availability> {
+/**
+ * Whether `kind` (in the resource table) is served, and the controller may `verbs` it everywhere, or
+ * only in `where` (one namespace, one object by name).
+ */
+export async function availability(
+  client: KubeClient,
+  kind: string,
+  verbs: string[],
+  where: { namespace?: string; name?: string } = {},
+): Promise<Availability> {
   const { apiVersion, plural } = resourceOf(kind);
   try {
     const list = await client.request<{ resources?: { name: string }[] }>('GET', `/apis/${apiVersion}`);
@@ -28,7 +36,7 @@ export async function availability(client: KubeClient, kind: string, verbs: stri
           body: {
             apiVersion: 'authorization.k8s.io/v1',
             kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { group, resource: plural, verb } },
+            spec: { resourceAttributes: { group, resource: plural, verb, ...where } },
           },
         },
       );
@@ -36,7 +44,7 @@ export async function availability(client: KubeClient, kind: string, verbs: stri
     }),
   );
   const refused = verbs.find((_, i) => !allowed[i]);
-  if (refused !== undefined)
-    return { available: false, why: `the controller may not ${refused} ${plural}.${group}` };
+  const what = `${plural}.${group}${where.name ? ` ${where.namespace}/${where.name}` : ''}`;
+  if (refused !== undefined) return { available: false, why: `the controller may not ${refused} ${what}` };
   return { available: true };
 }

@@ -29,6 +29,8 @@ export const RESOURCES = {
     namespaced: false,
   },
   ClusterRole: { apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
+  // Read only where a profile has allow-kube-apiserver: the kubernetes Service's, in default.
+  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
   // Written only where the CRD is installed (kube/discovery.ts).
   PolicyReport: { apiVersion: 'wgpolicyk8s.io/v1alpha2', plural: 'policyreports', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
@@ -69,12 +71,21 @@ export const NETWORK_POLICIES = resourcePath('NetworkPolicy');
 export const networkPolicyPath = (namespace: string, name: string) =>
   resourcePath('NetworkPolicy', namespace, name);
 
-/** List and watch a kind (optionally by label selector) with bookmarks, in windows of 5-10 minutes. */
-export function listWatch<T>(client: KubeClient, kind: Kind, labelSelector?: string): ListWatch<T> {
-  const path = resourcePath(kind);
+export interface Scope {
+  /** One namespace; all when absent. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/** List and watch a kind (optionally by namespace and selectors) with bookmarks, in windows of 5-10 minutes. */
+export function listWatch<T>(client: KubeClient, kind: Kind, scope: Scope | string = {}): ListWatch<T> {
+  const { namespace, labelSelector, fieldSelector } =
+    typeof scope === 'string' ? { labelSelector: scope } : scope;
+  const path = resourcePath(kind, namespace);
   return {
     async list(keep) {
-      const res = await client.list<T>(path, { labelSelector }, keep);
+      const res = await client.list<T>(path, { labelSelector, fieldSelector }, keep);
       return { items: res.items, resourceVersion: res.metadata.resourceVersion };
     },
     watch(resourceVersion, signal) {
@@ -82,6 +93,7 @@ export function listWatch<T>(client: KubeClient, kind: Kind, labelSelector?: str
         path,
         {
           labelSelector,
+          fieldSelector,
           resourceVersion,
           allowWatchBookmarks: true,
           // Spread reconnections like client-go does, rather than all at once.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assess, policyReport, reasons, reportContent, stamp } from './compliance.ts';
 import { desiredPolicies } from './desired.ts';
 import type { NamespaceLookup } from './evaluate.ts';
-import { defaultPolicyConfig as config } from './profiles.ts';
+import { defaultPolicyConfig as config, defaultPolicySettings, expand } from './profiles.ts';
 import type { NetworkPolicy, NetworkPolicySpec } from './types.ts';
 
 const lookup: NamespaceLookup = { select: () => ({ all: false, names: ['monitoring'] }) };
@@ -25,6 +25,7 @@ const run = (policies: NetworkPolicy[], extra: Partial<Parameters<typeof assess>
   assess(
     {
       namespace: 'team-a',
+      labels: {},
       profile: 'strict',
       policies,
       failed: new Map(),
@@ -56,13 +57,18 @@ describe('assess: a managed namespace against its profile', () => {
 
   it('warns on an opening to named namespaces, and passes when it is sanctioned', () => {
     expect(run([...ours, fromMonitoring]).verdict).toBe('warn');
-    const sanctioned = {
-      ...config,
+    const sanctioned = expand({
+      ...defaultPolicySettings,
       sanctioned: {
         strict: { ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }] }] },
       },
-    };
-    expect(run([...ours, fromMonitoring], {}, sanctioned).verdict).toBe('pass');
+    });
+    // Installed as allow-sanctioned: the tenant's copy of the same opening passes.
+    const withSanctioned = desiredPolicies('team-a', 'strict', sanctioned);
+    expect(withSanctioned.map((p) => p.metadata.name).at(-1)).toBe('allow-sanctioned');
+    expect(run([...withSanctioned, fromMonitoring], {}, sanctioned).verdict).toBe('pass');
+    // Missing, it fails as any policy of ours would.
+    expect(reasons(run([...ours, fromMonitoring], {}, sanctioned))).toEqual(['allow-sanctioned: missing']);
   });
 
   it('fails on a policy of ours missing or failing to apply, with the API server message', () => {
@@ -146,6 +152,7 @@ describe("the README's examples", () => {
     const a = assess(
       {
         namespace: 'team-a',
+        labels: {},
         profile: 'strict',
         policies: [...ours, tenant('t', spec)],
         failed: new Map(),

@@ -3,12 +3,12 @@
 // opens something beyond the profile; the verdict is the worst of them. Also the PolicyReport
 // (wgpolicyk8s.io/v1alpha2) that carries it, as Kyverno, Kubewarden and Trivy Operator write theirs.
 import { driftOf } from './compare.ts';
-import { desiredPolicies } from './desired.ts';
+import { renderProfile } from './desired.ts';
 import { evaluate, type NamespaceLookup, type Opening, severityOf, whatOpens } from './evaluate.ts';
 import { type Exception, readable } from './exceptions.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROFILE_LABEL, isManaged } from './labels.ts';
 import type { PolicyConfig } from './profiles.ts';
-import type { NetworkPolicy } from './types.ts';
+import type { Labels, NetworkPolicy } from './types.ts';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 export const VERDICTS: readonly Verdict[] = ['pass', 'warn', 'fail'];
@@ -35,6 +35,8 @@ export interface Assessment {
 
 export interface AssessInput {
   namespace: string;
+  /** The namespace's labels: policies may read them (policy/template.ts). */
+  labels: Labels;
   profile: string;
   /** Every NetworkPolicy in the namespace, ours and the tenants'. */
   policies: readonly NetworkPolicy[];
@@ -51,11 +53,15 @@ export const REPORT_NAME = 'namespace-isolation';
 
 export function assess(input: AssessInput, config: PolicyConfig): Assessment {
   const { namespace, profile, failed, exception } = input;
-  const desired = desiredPolicies(namespace, profile, config);
+  const { policies: desired, unrenderable } = renderProfile(
+    { name: namespace, labels: input.labels },
+    profile,
+    config,
+  );
   const { openings, namespaceSelectors } = evaluate(
     namespace,
     input.policies.map((p) => ({ name: p.metadata.name, spec: p.spec })),
-    { specs: desired.map((p) => p.spec), sanctioned: config.sanctioned[profile] },
+    { specs: desired.map((p) => p.spec) },
     input.lookup,
   );
   const openingsOf = (name: string) => openings.filter((o) => o.policy === name);
@@ -90,7 +96,16 @@ export function assess(input: AssessInput, config: PolicyConfig): Assessment {
           'present, but differs from the profile (a repair is held back, or another writer keeps it)',
         );
   });
-  const ours = new Set(desired.map((p) => p.metadata.name));
+  for (const [policy, why] of unrenderable) {
+    results.push({
+      policy,
+      ours: true,
+      result: 'fail',
+      message: `cannot be built for this namespace: ${why}`,
+      openings: [],
+    });
+  }
+  const ours = new Set(config.profiles[profile]);
   const others = [...new Set(openings.map((o) => o.policy))].filter((name) => !ours.has(name)).sort();
   for (const policy of others) {
     const opens = openingsOf(policy);

@@ -23,7 +23,9 @@ describe('decide', () => {
     ];
     for (const n of cases) {
       const d = decide(n, config);
-      const { policies, ...rest } = d.kind === 'manage' ? d : { ...d, policies: undefined };
+      const { policies, unrenderable, ...rest } =
+        d.kind === 'manage' ? d : { ...d, policies: undefined, unrenderable: undefined };
+      expect(unrenderable?.size ?? 0).toBe(0);
       expect(select(n, config)).toEqual(rest);
       expect(policies).toEqual(d.kind === 'manage' ? desiredPolicies(n.name, d.profile, config) : undefined);
     }

@@ -1,6 +1,7 @@
 // What a namespace should have: a pure function of the Namespace and the policy configuration.
 import { LEGACY_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROFILE_LABEL } from './labels.ts';
-import type { PolicyConfig } from './profiles.ts';
+import { type PolicyConfig, specOf } from './profiles.ts';
+import { RenderError, renderSpec, type TemplateScope } from './template.ts';
 import type { NamespaceView, NetworkPolicy } from './types.ts';
 
 export type Decision =
@@ -17,7 +18,17 @@ export type Decision =
    * Selected. While `terminating`, the API server still accepts updates but refuses creations: an
    * edited policy is repaired, a deleted one is not created again, and nothing is removed.
    */
-  | { kind: 'manage'; profile: string; terminating: boolean; policies: NetworkPolicy[] };
+  | ({ kind: 'manage'; profile: string; terminating: boolean } & Desired);
+
+/**
+ * A profile's policies for one namespace. A policy whose spec reads a label the namespace lacks is
+ * `unrenderable`: left as it is (neither written nor removed) and reported, never guessed.
+ */
+export interface Desired {
+  policies: NetworkPolicy[];
+  /** Policy name → why it cannot be built for this namespace. */
+  unrenderable: Map<string, string>;
+}
 
 /** A decision without the policies themselves: enough to count namespaces by profile. */
 export type Selection =
@@ -26,7 +37,7 @@ export type Selection =
 export function decide(ns: NamespaceView, config: PolicyConfig): Decision {
   const selection = select(ns, config);
   if (selection.kind !== 'manage') return selection;
-  return { ...selection, policies: desiredPolicies(ns.name, selection.profile, config) };
+  return { ...selection, ...renderProfile(ns, selection.profile, config) };
 }
 
 export function select(ns: NamespaceView, config: PolicyConfig): Selection {
@@ -45,24 +56,41 @@ export function select(ns: NamespaceView, config: PolicyConfig): Selection {
   return { kind: 'manage', profile, terminating: ns.terminating };
 }
 
+/** The policies a profile puts in a namespace (a name alone: one without labels), as applied. */
+export function desiredPolicies(
+  ns: TemplateScope | string,
+  profile: string,
+  config: PolicyConfig,
+): NetworkPolicy[] {
+  return renderProfile(typeof ns === 'string' ? { name: ns, labels: {} } : ns, profile, config).policies;
+}
+
 /** The policies a profile puts in a namespace, exactly as the controller applies them. */
-export function desiredPolicies(namespace: string, profile: string, config: PolicyConfig): NetworkPolicy[] {
+export function renderProfile(ns: TemplateScope, profile: string, config: PolicyConfig): Desired {
   const names = config.profiles[profile];
   if (!names) throw new Error(`unknown profile ${JSON.stringify(profile)}`);
-  return names.map((name) => {
-    const spec = config.policies[name];
+  const policies: NetworkPolicy[] = [];
+  const unrenderable = new Map<string, string>();
+  for (const name of names) {
+    const spec = specOf(config, profile, name);
     if (!spec) throw new Error(`profile ${profile} names policy ${name}, which is not defined`);
-    return {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: {
-        name,
-        namespace,
-        labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PROFILE_LABEL]: profile },
-      },
-      spec: structuredClone(spec),
-    };
-  });
+    try {
+      policies.push({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: {
+          name,
+          namespace: ns.name,
+          labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PROFILE_LABEL]: profile },
+        },
+        spec: renderSpec(spec, ns),
+      });
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      unrenderable.set(name, err.message);
+    }
+  }
+  return { policies, unrenderable };
 }
 
 /** {"ingress":{"isolation":"DefaultDeny"}}, the only meaning the beta annotation ever had. */
@@ -74,4 +102,11 @@ function isLegacyDefaultDeny(annotation: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether two decisions for one namespace ask for the same thing (a rollout skips it if so). */
+export function sameDecision(a: Decision, b: Decision): boolean {
+  const plain = (d: Decision) =>
+    JSON.stringify(d.kind === 'manage' ? { ...d, unrenderable: [...d.unrenderable] } : d);
+  return plain(a) === plain(b);
 }

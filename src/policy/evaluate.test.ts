@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Allowed, describeOpening, evaluate, type NamespaceLookup, severityOf } from './evaluate.ts';
 import { defaultPolicyConfig as config } from './profiles.ts';
+import { sanctionedPolicy } from './presets.ts';
 import { matches } from './selectors.ts';
 import type { LabelSelector, NetworkPolicySpec } from './types.ts';
 
@@ -272,7 +273,7 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
         },
       ],
     };
-    expect(lines(spec, { ...strict, sanctioned })).toEqual([
+    expect(lines(spec, { specs: [...strict.specs, sanctionedPolicy(sanctioned)] })).toEqual([
       't: ingress to pods app=web from namespace team-b on TCP 9090',
       't: ingress to pods app=web from namespaces monitoring, team-b on TCP 9091',
     ]);
@@ -289,8 +290,6 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
       policyTypes: ['Egress'],
       egress: [{ to: [{ ipBlock: { cidr, ...(except && { except }) } }] }],
     });
-    // Sanctioned rules allow without isolating: egress stays open under them alone.
-    expect(verdict(to('11.0.0.0/8'), { specs: [], sanctioned: profile })).toBe('pass');
     expect(verdict(to('10.1.0.0/16'), { specs: [profile] })).toBe('pass');
     expect(verdict(to('10.9.1.0/24'), { specs: [profile] })).toBe('warn'); // in the except
     expect(verdict(to('10.0.0.0/8', ['10.9.0.0/16']), { specs: [profile] })).toBe('pass');

@@ -17,13 +17,7 @@
 // - a policy or peer whose pod selector no pod can satisfy opens nothing.
 import { contains, type Cidr, parseCidr } from './cidr.ts';
 import { describe, matchesAll, satisfiable } from './selectors.ts';
-import type {
-  LabelSelector,
-  NetworkPolicyPeer,
-  NetworkPolicyPort,
-  NetworkPolicySpec,
-  SanctionedRules,
-} from './types.ts';
+import type { LabelSelector, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from './types.ts';
 
 export type Direction = 'ingress' | 'egress';
 export type Severity = 'warn' | 'fail';
@@ -59,10 +53,9 @@ export interface Evaluated {
   namespaceSelectors: LabelSelector[];
 }
 
-/** What a profile allows: its policies, and the rules sanctioned for it. */
+/** What a profile allows: its policies (its sanctioned openings among them). */
 export interface Allowed {
   specs: readonly NetworkPolicySpec[];
-  sanctioned?: SanctionedRules | undefined;
 }
 
 /** Evaluates the `policies` of namespace `namespace` against what its profile allows. */
@@ -75,11 +68,6 @@ export function evaluate(
   const namespaceSelectors: LabelSelector[] = [];
   const ctx: Context = { namespace, lookup, namespaceSelectors };
   const profile = allowed.specs.flatMap((spec) => grants('(profile)', spec, ctx));
-  const { ingress, egress } = allowed.sanctioned ?? {};
-  // Sanctioned rules allow, for every pod; they do not isolate a direction.
-  profile.push(
-    ...grants('(sanctioned)', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress, egress }, ctx),
-  );
   for (const direction of ['ingress', 'egress'] as const) {
     // A direction the profile does not isolate is open: nothing in it can open more.
     if (!allowed.specs.some((spec) => policyTypes(spec).includes(direction)))

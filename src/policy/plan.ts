@@ -1,7 +1,7 @@
 // The writes that bring one namespace in line: what the controller executes and `check` reports.
 import { driftOf, type Drift } from './compare.ts';
 import { decide, type Decision } from './desired.ts';
-import { gatePolicy, type PolicyConfig } from './profiles.ts';
+import { gatePolicy, isKnownPolicy, type PolicyConfig } from './profiles.ts';
 import type { NamespaceView, NetworkPolicy } from './types.ts';
 
 export type OptOut = 'delete' | 'orphan';
@@ -42,7 +42,7 @@ export function plan<P extends NetworkPolicy>(
 ): Plan<P> {
   const decision = decide(ns, config);
   const changes: Change<P>[] = [];
-  const foreign = [...observed.keys()].filter((name) => !Object.hasOwn(config.policies, name));
+  const foreign = [...observed.keys()].filter((name) => !isKnownPolicy(config, name));
   const notWritten: string[] = [];
   const ours = new Map([...observed].filter(([name]) => !foreign.includes(name)));
   const release = (kind: OptOut, name: string, p: P) => {
@@ -66,8 +66,9 @@ export function plan<P extends NetworkPolicy>(
     const wanted = new Set(decision.policies.map((p) => p.metadata.name));
     for (const [name, p] of ours) {
       // A policy of ours the profile no longer has is deleted, even in orphan mode; not while the
-      // namespace terminates, which deletes it anyway.
-      if (!wanted.has(name) && !decision.terminating) release('delete', name, p);
+      // namespace terminates, which deletes it anyway. One that cannot be built is left as it is.
+      if (!wanted.has(name) && !decision.unrenderable.has(name) && !decision.terminating)
+        release('delete', name, p);
     }
   } else if (decision.kind === 'unselected') {
     for (const [name, p] of ours) release(optOut, name, p);

@@ -1,5 +1,31 @@
 // The policy configuration (which namespaces, which profiles, which policies) and its defaults.
+import {
+  BUILT_IN_POLICIES,
+  DNS_POLICY,
+  type DnsSettings,
+  dnsPolicy,
+  ISTIO_AMBIENT_POLICY,
+  istioAmbientPolicy,
+  KUBE_APISERVER_POLICY,
+  kubeApiserverPolicy,
+  SANCTIONED_POLICY,
+  sanctionedPolicy,
+} from './presets.ts';
 import type { NetworkPolicySpec, SanctionedRules } from './types.ts';
+
+/** What the configuration file says about policies; `expand` makes the PolicyConfig in force from it. */
+export interface PolicySettings {
+  selectorLabel: string;
+  /** Profile → policy names, built-in ones included. */
+  profiles: Record<string, string[]>;
+  /** The policies written out in the configuration (not the built-in ones). */
+  policies: Record<string, NetworkPolicySpec>;
+  excludedNamespaces: string[];
+  sanctioned: Record<string, SanctionedRules>;
+  legacyAnnotation: { enabled: boolean; profile: string };
+  guardrails: Guardrails;
+  dns: DnsSettings;
+}
 
 export interface PolicyConfig {
   /** Namespace label whose value names the profile, e.g. isolation=strict. */
@@ -10,8 +36,13 @@ export interface PolicyConfig {
   policies: Record<string, NetworkPolicySpec>;
   /** Namespaces never touched, whatever their labels. */
   excludedNamespaces: string[];
-  /** Profile → rules that other policies in its namespaces may allow and still count as compliant. */
+  /**
+   * Profile → its sanctioned openings: installed as `allow-sanctioned` (listed last in its profile)
+   * and counted as compliant wherever else they are allowed.
+   */
   sanctioned: Record<string, SanctionedRules>;
+  /** Profile → the spec of its `allow-sanctioned`. */
+  sanctionedPolicies: Record<string, NetworkPolicySpec>;
   /** Honour net.beta.kubernetes.io/network-policy {"ingress":{"isolation":"DefaultDeny"}} as this profile. */
   legacyAnnotation: { enabled: boolean; profile: string };
   /** What the admission guardrails (`render guardrails`) and the exceptions are made from. */
@@ -32,6 +63,46 @@ export function gatePolicy(config: PolicyConfig, profile: string): string {
   return config.guardrails.gatePolicies[profile] ?? config.profiles[profile]![0]!;
 }
 
+/** The spec a profile's policy has (before per-namespace values are filled in). */
+export function specOf(config: PolicyConfig, profile: string, name: string): NetworkPolicySpec | undefined {
+  return name === SANCTIONED_POLICY ? config.sanctionedPolicies[profile] : config.policies[name];
+}
+
+/** Whether `name` can be a policy of ours under this configuration (written out or built in). */
+export function isKnownPolicy(config: PolicyConfig, name: string): boolean {
+  return Object.hasOwn(config.policies, name) || BUILT_IN_POLICIES.includes(name);
+}
+
+/**
+ * The configuration in force: the built-in policies added to those written out, each profile with
+ * sanctioned openings given `allow-sanctioned`, and `allow-kube-apiserver` from the API server's
+ * EndpointSlices (allowing nothing until they are known).
+ */
+export function expand(s: PolicySettings, apiServer?: NetworkPolicySpec): PolicyConfig {
+  const policies: Record<string, NetworkPolicySpec> = { ...s.policies };
+  if (s.dns.preset !== 'custom') policies[DNS_POLICY] = dnsPolicy(s.dns);
+  policies[ISTIO_AMBIENT_POLICY] = istioAmbientPolicy();
+  policies[KUBE_APISERVER_POLICY] = apiServer ?? kubeApiserverPolicy([]);
+  const sanctionedPolicies: Record<string, NetworkPolicySpec> = {};
+  const profiles: Record<string, string[]> = {};
+  for (const [profile, names] of Object.entries(s.profiles)) {
+    const rules = s.sanctioned[profile];
+    const has = rules !== undefined && Boolean(rules.ingress?.length || rules.egress?.length);
+    if (has) sanctionedPolicies[profile] = sanctionedPolicy(rules);
+    profiles[profile] = has && !names.includes(SANCTIONED_POLICY) ? [...names, SANCTIONED_POLICY] : names;
+  }
+  return {
+    selectorLabel: s.selectorLabel,
+    profiles,
+    policies,
+    excludedNamespaces: s.excludedNamespaces,
+    sanctioned: s.sanctioned,
+    sanctionedPolicies,
+    legacyAnnotation: s.legacyAnnotation,
+    guardrails: s.guardrails,
+  };
+}
+
 const everyPod = {};
 
 /**
@@ -43,7 +114,7 @@ const everyPod = {};
  *   legacy DefaultDeny annotation meant, and the Kubernetes documentation's "default deny all
  *   ingress traffic").
  */
-export const defaultPolicyConfig: PolicyConfig = {
+export const defaultPolicySettings: PolicySettings = {
   selectorLabel: 'isolation',
   profiles: {
     strict: ['default-deny-all', 'allow-dns', 'allow-same-namespace'],
@@ -52,24 +123,6 @@ export const defaultPolicyConfig: PolicyConfig = {
   },
   policies: {
     'default-deny-all': { podSelector: everyPod, policyTypes: ['Ingress', 'Egress'] },
-    'allow-dns': {
-      podSelector: everyPod,
-      policyTypes: ['Egress'],
-      egress: [
-        {
-          to: [
-            {
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-            },
-          ],
-          ports: [
-            { protocol: 'UDP', port: 53 },
-            { protocol: 'TCP', port: 53 },
-          ],
-        },
-      ],
-    },
     'allow-same-namespace': {
       podSelector: everyPod,
       policyTypes: ['Ingress', 'Egress'],
@@ -91,4 +144,7 @@ export const defaultPolicyConfig: PolicyConfig = {
     gatePolicies: {},
     maxExceptionHours: 168,
   },
+  dns: { preset: 'kube-dns', nodeLocalAddress: '169.254.20.10' },
 };
+
+export const defaultPolicyConfig: PolicyConfig = expand(defaultPolicySettings);

@@ -1,7 +1,7 @@
 // Runs the controller in the test process, through the same start() as production, against the
 // local control plane: its requests counted, its log lines and metrics readable.
 import { pino } from 'pino';
-import { type Config, parseConfig } from '../../src/config.ts';
+import { type Config, loadConfig, parseConfig } from '../../src/config.ts';
 import { CONTROLLER_NAME } from '../../src/controllers/namespace/index.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import type { NamespaceObject, ObservedPolicy } from '../../src/kube/objects.ts';
@@ -10,7 +10,7 @@ import { start } from '../../src/start.ts';
 import { eventually } from '../../harness/wait.ts';
 
 /** Faster retries than the shipped defaults, so that tests of failures do not wait minutes. */
-const testConfig = {
+export const testConfig = {
   backoff: { baseMilliseconds: 5, maxSeconds: 5 },
   rateLimit: { qps: 50, burst: 300 },
   gracefulShutdownSeconds: 10,
@@ -22,6 +22,8 @@ export interface TestControllerOptions {
   dryRun?: boolean;
   /** A client for Events only (e.g. through a proxy whose connections a test freezes). */
   eventsClient?: KubeClient;
+  /** A configuration file (written whole, test defaults included): read, and reloaded when it changes. */
+  configFile?: string;
 }
 
 export async function startTestController(kubeconfig: string, options: TestControllerOptions = {}) {
@@ -37,9 +39,12 @@ export async function startTestController(kubeconfig: string, options: TestContr
       },
     },
   );
-  const config: Config = parseConfig({ ...testConfig, ...options.config }, 'test configuration');
+  const config: Config = options.configFile
+    ? loadConfig(options.configFile)
+    : parseConfig({ ...testConfig, ...options.config }, 'test configuration');
   const running = await start({
     config,
+    configFile: options.configFile,
     log,
     dryRun: options.dryRun ?? false,
     metricsBindAddress: '0',
@@ -63,8 +68,12 @@ export async function startTestController(kubeconfig: string, options: TestContr
       const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
       return metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
     },
-    /** NetworkPolicy writes sent so far (server-side applies and merge patches; deletes). */
-    writes: () => ({ patch: count('PATCH networkpolicies'), delete: count('DELETE networkpolicies') }),
+    /** NetworkPolicy writes sent so far (server-side applies and merge patches; replaces; deletes). */
+    writes: () => ({
+      patch: count('PATCH networkpolicies'),
+      put: count('PUT networkpolicies'),
+      delete: count('DELETE networkpolicies'),
+    }),
     /** Waits until nothing is queued or being reconciled. */
     idle: () => eventually(() => manager.idle(), 'the controller to be idle'),
     async stop() {

@@ -9,7 +9,6 @@ import { VERDICTS } from '../../policy/compliance.ts';
 import { isManaged, MANAGED_SELECTOR, METRICS_PREFIX } from '../../policy/labels.ts';
 import { matches, namespaceLookup } from '../../policy/selectors.ts';
 import type { Labels } from '../../policy/types.ts';
-import { policyConfig } from '../../config.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import { sharedInformers } from '../cache.ts';
 import type { Deps } from '../deps.ts';
@@ -21,8 +20,8 @@ export const complianceController: Controller<Deps> = {
   name: CONTROLLER_NAME,
   keyName: 'namespace',
   setup({ deps, queue, informer, log, registry }) {
-    const { client, config, dryRun, status } = deps;
-    const policy = policyConfig(config);
+    const { client, dryRun, status } = deps;
+    const source = deps.policy;
     const { namespaces, policies } = sharedInformers(informer, client);
     const reports = deps.reports
       ? informer<ObservedReport>(
@@ -50,7 +49,9 @@ export const complianceController: Controller<Deps> = {
       reports,
       status,
       lookup,
-      policy,
+      get policy() {
+        return source.current;
+      },
       dryRun,
       record: (subject, event) => deps.events.record(subject, event),
       reportWritten: (operation) => written.inc({ operation, dry_run: String(dryRun) }),
@@ -68,7 +69,8 @@ export const complianceController: Controller<Deps> = {
           const key = `${profile}\0${verdict}`;
           counts.set(key, (counts.get(key) ?? 0) + 1);
         }
-        for (const profile of Object.keys(policy.profiles))
+        this.reset();
+        for (const profile of Object.keys(source.current.profiles))
           for (const verdict of VERDICTS)
             this.set({ profile, verdict }, counts.get(`${profile}\0${verdict}`) ?? 0);
       },

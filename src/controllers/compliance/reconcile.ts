@@ -23,7 +23,7 @@ import type { NamespaceLookup } from '../../policy/evaluate.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
 import { FIELD_MANAGER, isManaged } from '../../policy/labels.ts';
 import type { PolicyConfig } from '../../policy/profiles.ts';
-import type { LabelSelector, NetworkPolicy } from '../../policy/types.ts';
+import type { LabelSelector, NamespaceView, NetworkPolicy } from '../../policy/types.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
 import type { PolicyStatus } from '../status.ts';
@@ -104,8 +104,9 @@ export class ComplianceReconciler implements Reconciler {
     const assessment = assess(
       {
         namespace: name,
+        labels: view!.labels,
         profile: selection.profile,
-        policies: this.policiesOf(name, selection.profile),
+        policies: this.policiesOf(view!, selection.profile),
         failed: state.failed,
         exception,
         lookup: this.d.lookup,
@@ -124,12 +125,12 @@ export class ComplianceReconciler implements Reconciler {
    * The namespace's policies. Under --dry-run ours were never written: the verdict is what it will
    * be once they are, which is what a dry run is for.
    */
-  private policiesOf(name: string, profile: string): NetworkPolicy[] {
-    const observed = this.d.policies.inNamespace(name);
+  private policiesOf(ns: NamespaceView, profile: string): NetworkPolicy[] {
+    const observed = this.d.policies.inNamespace(ns.name);
     if (!this.d.dryRun) return observed;
     return [
       ...observed.filter((p) => !isManaged(p.metadata.labels)),
-      ...desiredPolicies(name, profile, this.d.policy),
+      ...desiredPolicies(ns, profile, this.d.policy),
     ];
   }
 

@@ -13,6 +13,7 @@ export const REASONS = {
   PolicyFight: { type: 'Warning', action: 'Repair' },
   UnknownProfile: { type: 'Warning', action: 'Reconcile' },
   ForeignPolicy: { type: 'Warning', action: 'Reconcile' },
+  PolicyNotBuilt: { type: 'Warning', action: 'Reconcile' },
   PolicyLeftAlone: { type: 'Normal', action: 'Reconcile' },
   IsolationException: { type: 'Warning', action: 'Suspend' },
   IsolationExceptionExpired: { type: 'Normal', action: 'Enforce' },
@@ -32,6 +33,11 @@ const networkPolicies = (names: string[]) =>
   `${names.length === 1 ? 'NetworkPolicy' : 'NetworkPolicies'} ${names.join(', ')}`;
 
 export const events = {
+  notBuilt: (why: ReadonlyMap<string, string>) =>
+    report(
+      'PolicyNotBuilt',
+      `${[...why].map(([policy, reason]) => `${policy}: ${reason}`).join('; ')}: left as it is until the namespace has what it reads`,
+    ),
   exception: (until: string, reason: string) =>
     report(
       'IsolationException',

@@ -1,10 +1,15 @@
 // The namespace controller: watches Namespaces and the NetworkPolicies it manages, maps their events
 // to namespace keys, and reconciles each namespace's policies (reconcile.ts).
 import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../../kube/objects.ts';
-import { select } from '../../policy/desired.ts';
+import { decide, sameDecision, select } from '../../policy/desired.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
 import { isManaged } from '../../policy/labels.ts';
-import { FIXED, policyConfig } from '../../config.ts';
+import { FIXED } from '../../config.ts';
+import { METRICS_PREFIX } from '../../policy/labels.ts';
+import type { PolicyConfig } from '../../policy/profiles.ts';
+import { timers, Wave } from '../../runtime/wave.ts';
+import { Counter, Gauge } from 'prom-client';
+import { watchApiServer } from '../apiserver.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import type { Deps } from '../deps.ts';
 import { sharedInformers } from '../cache.ts';
@@ -20,7 +25,7 @@ export const namespaceController: Controller<Deps> = {
   keyName: 'namespace',
   setup({ deps, queue, informer, log, registry }) {
     const { client, config, dryRun } = deps;
-    const policy = policyConfig(config);
+    const source = deps.policy;
     // Every NetworkPolicy is watched, the tenants' too (the compliance controller evaluates them);
     // this controller reads and hears of its own only.
     const { namespaces, policies } = sharedInformers(informer, client);
@@ -29,11 +34,13 @@ export const namespaceController: Controller<Deps> = {
       { fight: FIXED.fight, expectationTtlMs: FIXED.expectationTtlMs, dryRun },
       () => performance.now(),
     );
-    const metrics = registerPolicyMetrics(registry, policy, dryRun, () => {
+    if (deps.apiServer) watchApiServer(informer, client, source);
+    const metrics = registerPolicyMetrics(registry, source, dryRun, () => {
       // At every scrape: the profile only, not the policies (building them is 15,000 clones at 5,000).
       const byProfile = new Map<string, number>();
       let exceptions = 0;
       const now = Date.now();
+      const policy = source.current;
       for (const ns of namespaces.list()) {
         const view = namespaceView(ns);
         const selection = select(view, policy);
@@ -50,6 +57,7 @@ export const namespaceController: Controller<Deps> = {
       (seconds) => metrics.enforced(seconds),
     );
     const enforcement = (ns: NamespaceObject | undefined) => {
+      const policy = source.current;
       const view = ns && namespaceView(ns);
       const selection = view && select(view, policy);
       if (selection?.kind !== 'manage') return undefined;
@@ -61,7 +69,7 @@ export const namespaceController: Controller<Deps> = {
       clock.update(
         name,
         profile,
-        profile !== undefined && policy.profiles[profile]!.every((p) => present.has(p)),
+        profile !== undefined && source.current.profiles[profile]!.every((p) => present.has(p)),
       );
     };
 
@@ -102,10 +110,53 @@ export const namespaceController: Controller<Deps> = {
       ledger,
       record: (subject, event) => deps.events.record(subject, event),
       log,
-      settings: { policy, optOut: config.optOut, dryRun },
+      settings: {
+        get policy() {
+          return source.current;
+        },
+        optOut: config.optOut,
+        dryRun,
+      },
       metrics,
       now: Date.now,
+    });
+    // A changed configuration, or new API server endpoints: the namespaces whose policies change, and
+    // only those, are reconciled at the rollout's pace.
+    const wave = new Wave({
+      perSecond: config.rollout.namespacesPerSecond,
+      enqueue: (name) => queue.add(name),
+      ...timers,
+    });
+    new Gauge({
+      name: `${METRICS_PREFIX}_rollout_pending_namespaces`,
+      help: 'Namespaces a configuration or API server endpoint change still has to reach',
+      registers: [registry],
+      collect() {
+        this.set(wave.waiting);
+      },
+    });
+    const rollouts = new Counter({
+      name: `${METRICS_PREFIX}_rollouts_total`,
+      help: 'Changes of the policies in force (cause: configuration file, API server endpoints), and the namespaces each reached',
+      labelNames: ['cause', 'unit'],
+      registers: [registry],
+    });
+    source.onChange((before, after, cause) => {
+      const changed = rolloutOf(namespaces.list(), before, after);
+      rollouts.inc({ cause, unit: 'changes' });
+      rollouts.inc({ cause, unit: 'namespaces' }, changed.length);
+      log.info({ cause, namespaces: changed.length }, 'the policies in force changed; rolling out');
+      for (const name of changed) deps.status.unsettle(name);
+      wave.add(changed);
     });
     return { reconciler, keys: () => namespaces.list().map((ns) => ns.metadata.name) };
   },
 };
+
+/** The namespaces whose decision differs between two configurations. */
+function rolloutOf(namespaces: NamespaceObject[], before: PolicyConfig, after: PolicyConfig): string[] {
+  return namespaces
+    .map(namespaceView)
+    .filter((view) => !sameDecision(decide(view, before), decide(view, after)))
+    .map((view) => view.name);
+}

@@ -19,12 +19,12 @@ export interface PolicyMetrics {
 
 export function registerPolicyMetrics(
   registry: Registry,
-  policy: PolicyConfig,
+  source: { readonly current: PolicyConfig },
   dryRun: boolean,
   managed: () => { byProfile: Map<string, number>; exceptions: number },
 ): PolicyMetrics {
   const registers = [registry];
-  const policies = Object.keys(policy.policies);
+  const policies = [...new Set(Object.values(source.current.profiles).flat())];
   const dry_run = String(dryRun);
   new Gauge({
     name: `${METRICS_PREFIX}_managed_namespaces`,
@@ -33,7 +33,9 @@ export function registerPolicyMetrics(
     registers,
     collect() {
       const { byProfile } = managed();
-      for (const profile of Object.keys(policy.profiles)) this.set({ profile }, byProfile.get(profile) ?? 0);
+      this.reset(); // a reloaded configuration may have dropped a profile
+      for (const profile of Object.keys(source.current.profiles))
+        this.set({ profile }, byProfile.get(profile) ?? 0);
     },
   });
   new Gauge({

@@ -189,6 +189,13 @@ export class NamespaceReconciler implements Reconciler {
         events.unknownProfile(policy.selectorLabel, decision.value, Object.keys(policy.profiles)),
       );
     }
+    if (decision.kind === 'manage' && decision.unrenderable.size > 0) {
+      log.warn(
+        { policies: Object.fromEntries(decision.unrenderable) },
+        'policies cannot be built for this namespace',
+      );
+      this.d.record(subject, events.notBuilt(decision.unrenderable));
+    }
     if (foreign.length > 0) {
       log.warn({ policies: foreign }, 'policies carry our label under names we do not define; left alone');
       this.d.record(subject, events.foreign(foreign));
