@@ -53,14 +53,15 @@ afterAll(async () => {
 describe('compliance reports', () => {
   it('a tenant policy allowing everything fails the namespace in the report, the metric, an Event; deleting it passes it again', async () => {
     const ns = await kube.namespace('it-comply', { isolation: 'strict' });
-    await kube.inSync(ns);
+    await kube.inSync(ns, ['allow-sanctioned']);
     const first = await eventually(report.bind(null, ns), `${ns}'s report`);
     expect(first.metadata.labels[VERDICT_LABEL]).toBe('pass');
-    expect(first.summary).toMatchObject({ pass: 3, fail: 0, warn: 0 });
+    expect(first.summary).toMatchObject({ pass: 4, fail: 0, warn: 0 });
     expect(first.results.map((r) => `${r.rule} ${r.result}`)).toEqual([
       'default-deny-all pass',
       'allow-dns pass',
       'allow-same-namespace pass',
+      'allow-sanctioned pass',
     ]);
     // A first pass is no news: no Event.
     expect(await eventsOf(ns, 'IsolationCompliant')).toEqual([]);
@@ -71,8 +72,8 @@ describe('compliance reports', () => {
     await tenantPolicy(ns, 'allow-all', { podSelector: {}, ingress: [{}] });
     await waitVerdict(ns, 'fail');
     const failed = (await report(ns))!;
-    expect(failed.summary).toMatchObject({ pass: 3, fail: 1 });
-    expect(failed.results[3]).toMatchObject({
+    expect(failed.summary).toMatchObject({ pass: 4, fail: 1 });
+    expect(failed.results[4]).toMatchObject({
       rule: 'allow-all',
       result: 'fail',
       message:
@@ -98,7 +99,7 @@ describe('compliance reports', () => {
 
   it('writes a report only when its content changes: nothing in steady state, nor after a restart', async () => {
     const ns = await kube.namespace('it-comply-steady', { isolation: 'strict' });
-    await kube.inSync(ns);
+    await kube.inSync(ns, ['allow-sanctioned']);
     await eventually(report.bind(null, ns), `${ns}'s report`);
     await ctl.idle();
     const written = reportWrites();
@@ -120,7 +121,7 @@ describe('compliance reports', () => {
     const ns = await kube.namespace('it-comply-warn', { isolation: 'strict' });
     const monitoring = await kube.namespace('it-comply-mon', { purpose: 'monitoring' });
     const partner = await kube.namespace('it-comply-partner');
-    await kube.inSync(ns);
+    await kube.inSync(ns, ['allow-sanctioned']);
     await tenantPolicy(ns, 'from-monitoring', {
       podSelector: {},
       ingress: [
@@ -136,7 +137,7 @@ describe('compliance reports', () => {
         { from: [{ namespaceSelector: { matchLabels: { partner: 'yes' } } }], ports: [{ port: 443 }] },
       ],
     });
-    await eventually(async () => (await report(ns))?.summary.pass === 3, `${ns}'s report`);
+    await eventually(async () => (await report(ns))?.summary.pass === 4, `${ns}'s report`);
     await ctl.idle();
     // The monitoring one is sanctioned; the partner one selects no namespace yet: nothing open.
     expect(await verdictOf(ns)).toBe('pass');

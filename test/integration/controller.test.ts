@@ -139,7 +139,7 @@ describe('namespace isolation controller', () => {
     ctl = await startTestController(kubeconfig);
     expect(ctl.queue.length).toBeGreaterThan(0); // every namespace is looked at after the list
     await ctl.idle();
-    expect(ctl.writes()).toEqual({ patch: 0, delete: 0 });
+    expect(ctl.writes()).toEqual({ patch: 0, put: 0, delete: 0 });
   });
 
   it('orphans instead of deleting when configured: the policies stay, without its labels', async () => {
