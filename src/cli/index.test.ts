@@ -12,6 +12,29 @@ describe('render', () => {
     }
   });
 
+  it("fills in the namespace's name, and refuses a policy that reads a label it cannot know", () => {
+    const config = (value: string) =>
+      policyConfig(
+        parseConfig(
+          {
+            profiles: { p: ['siblings'] },
+            policies: {
+              siblings: {
+                podSelector: {},
+                ingress: [{ from: [{ namespaceSelector: { matchLabels: { x: value } } }] }],
+              },
+            },
+            legacyAnnotation: { enabled: false, profile: 'p' },
+          },
+          'test',
+        ),
+      );
+    expect(render(config('$(namespace.name)-mon'), 'team-a', 'p')).toContain('x: team-a-mon');
+    expect(() => render(config('$(namespace.labels.team)'), 'team-a', 'p')).toThrow(
+      'render: siblings: the namespace has no label team; check --namespace shows it for a live namespace',
+    );
+  });
+
   it('prints keys in one order whatever order the configuration wrote them in', () => {
     const spec = (egress: object) =>
       policyConfig(

@@ -7,7 +7,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { managers, type NamespaceObject, namespaceView, type ObservedPolicy } from '../kube/objects.ts';
 import { NAMESPACES, NETWORK_POLICIES, objectPath, resourcePath } from '../kube/resources.ts';
-import { desiredPolicies } from '../policy/desired.ts';
+import { renderProfile } from '../policy/desired.ts';
 import { GUARDRAILS_SELECTOR, guardrails, type KubeObject } from '../policy/guardrails.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from '../policy/labels.ts';
 import { type Change, type OptOut, plan } from '../policy/plan.ts';
@@ -24,9 +24,13 @@ export function render(config: PolicyConfig, namespace: string, profile: string)
       `--profile: ${JSON.stringify(profile)} is not a profile; defined: ${Object.keys(config.profiles).join(', ')}`,
     );
   }
-  return desiredPolicies(namespace, profile, config)
-    .map((p) => toYaml(p))
-    .join('---\n');
+  // Rendered for a namespace without labels: a policy reading one cannot be, and says so.
+  const { policies, unrenderable } = renderProfile({ name: namespace, labels: {} }, profile, config);
+  if (unrenderable.size > 0)
+    throw new UsageError(
+      `render: ${[...unrenderable].map(([p, why]) => `${p}: ${why}`).join('; ')}; check --namespace shows it for a live namespace`,
+    );
+  return policies.map((p) => toYaml(p)).join('---\n');
 }
 
 /** The admission guardrails the configuration makes, as multi-document YAML for a cluster admin to apply. */
