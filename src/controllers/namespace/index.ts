@@ -142,6 +142,9 @@ export const namespaceController: Controller<Deps> = {
       registers: [registry],
     });
     source.onChange((before, after, cause) => {
+      // During the initial lists (the API server's endpoints arrive there): every namespace is
+      // reconciled once synced anyway.
+      if (!namespaces.hasSynced()) return;
       const changed = rolloutOf(namespaces.list(), before, after);
       rollouts.inc({ cause, unit: 'changes' });
       rollouts.inc({ cause, unit: 'namespaces' }, changed.length);
