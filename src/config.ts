@@ -10,7 +10,6 @@ import {
   BUILT_IN_POLICIES,
   DNS_POLICY,
   DNS_PRESETS,
-  ISTIO_AMBIENT_POLICY,
   KUBE_APISERVER_POLICY,
   SANCTIONED_POLICY,
 } from './policy/presets.ts';
@@ -204,6 +203,7 @@ const schema = z
       }
       bindings.set(name, profile);
     }
+    const { policies: withBuiltIns } = expand({ ...c, sanctioned: {} });
     for (const [profile, rules] of Object.entries(c.sanctioned)) {
       if (!Object.hasOwn(c.profiles, profile)) {
         ctx.addIssue({
@@ -215,9 +215,7 @@ const schema = z
         continue;
       }
       // Installed as a policy, a rule isolates its direction: only where the profile already does.
-      const specs = c.profiles[profile]!.map(
-        (n) => c.policies[n] ?? (builtIn(n) ? BUILT_IN_TYPES[n] : undefined),
-      );
+      const specs = c.profiles[profile]!.map((n) => withBuiltIns[n]);
       for (const direction of ['ingress', 'egress'] as const) {
         if (!rules[direction]?.length || specs.some((s) => s && policyTypes(s).includes(direction))) continue;
         ctx.addIssue({
@@ -343,10 +341,3 @@ export function policyConfig(c: Config, apiServer?: NetworkPolicySpec): PolicyCo
 /** Whether a profile puts `allow-kube-apiserver` in its namespaces. */
 export const usesApiServer = (c: Config) =>
   Object.values(c.profiles).some((names) => names.includes(KUBE_APISERVER_POLICY));
-
-// The directions the built-in policies isolate (those a sanctioned rule may then open).
-const BUILT_IN_TYPES: Record<string, NetworkPolicySpec> = {
-  [DNS_POLICY]: { podSelector: {}, policyTypes: ['Egress'] },
-  [ISTIO_AMBIENT_POLICY]: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
-  [KUBE_APISERVER_POLICY]: { podSelector: {}, policyTypes: ['Egress'] },
-};
