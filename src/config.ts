@@ -19,13 +19,10 @@ import {
   type PolicyConfig,
   type PolicySettings,
 } from './policy/profiles.ts';
-import { templateProblem } from './policy/template.ts';
+import { LABEL_KEY, LABEL_VALUE, templateProblem } from './policy/template.ts';
 import type { NetworkPolicySpec } from './policy/types.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_KEY =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 const dnsName = z
   .string()

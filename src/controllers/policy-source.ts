@@ -37,9 +37,10 @@ export class PolicySource {
    * only at the next start (everything but the policy configuration).
    */
   reload(next: Config): string[] {
+    const policyFields = policySettings(next);
     const restartOnly = Object.keys(next).filter(
       (key) =>
-        !(key in policySettings(next)) &&
+        !(key in policyFields) &&
         JSON.stringify(next[key as keyof Config]) !== JSON.stringify(this.file[key as keyof Config]),
     );
     this.file = next;

@@ -5,7 +5,7 @@
 import type { LabelSelector, NetworkPolicyPeer, NetworkPolicySpec } from './types.ts';
 
 const VARIABLE = /\$\(([^)]*)\)/g;
-const LABEL_KEY =
+export const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 

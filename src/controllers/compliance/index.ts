@@ -26,7 +26,7 @@ export const complianceController: Controller<Deps> = {
     const reports = deps.reports
       ? informer<ObservedReport>(
           'policyreports',
-          () => listWatch(client, 'PolicyReport', MANAGED_SELECTOR),
+          () => listWatch(client, 'PolicyReport', { labelSelector: MANAGED_SELECTOR }),
           slimReport,
         )
       : undefined;
