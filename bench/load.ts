@@ -23,8 +23,11 @@ import { parse } from 'yaml';
 export const log = (line: string) =>
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
-/** Set once from the command line: every scenario's cluster gets the guardrails. */
-export const benchOptions = { guardrails: false };
+/**
+ * Set once from the command line: every scenario's cluster gets the guardrails; the controller's
+ * extra Node options (a profiler) and arguments (a configuration file).
+ */
+export const benchOptions = { guardrails: false, nodeOptions: '', controllerArgs: [] as string[] };
 /** The controllers whose queues must be empty for the controller to be idle. */
 const CONTROLLERS = ['namespace-isolation', 'namespace-isolation-compliance'];
 
@@ -121,15 +124,15 @@ export class Cluster {
 
   /**
    * Starts the controller against this cluster as a separate process, as the Deployment runs it (the
-   * compiled dist/main.js, its NODE_OPTIONS), logging warnings only, on ports chosen here.
+   * compiled dist/main.js, its NODE_OPTIONS, its log level), on ports chosen here.
    */
   async controller(extra: string[] = []): Promise<ControllerProcess> {
     return startProcess(
-      ['--kubeconfig', this.cp.kubeconfig, '--log-level', 'warn', ...extra],
+      ['--kubeconfig', this.cp.kubeconfig, ...benchOptions.controllerArgs, ...extra],
       {
         METRICS_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
         HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${await freePort()}`,
-        NODE_OPTIONS: await deploymentNodeOptions(),
+        NODE_OPTIONS: `${await deploymentNodeOptions()} ${benchOptions.nodeOptions}`.trim(),
       },
       'dist/main.js',
     );
@@ -182,6 +185,49 @@ export async function sampleOf(ctl: ControllerProcess, name: string): Promise<nu
   const value = await ctl.metric(name);
   if (value === undefined) throw new Error(`the controller exposes no ${name}`);
   return value;
+}
+
+/** The CPU time the controller has used so far, in seconds (user + system). */
+export const cpuOf = (ctl: ControllerProcess) => sampleOf(ctl, 'process_cpu_seconds_total');
+
+/** Events the controller has recorded in the cluster (by their reporting controller). */
+export async function eventsIn(cluster: Cluster): Promise<number> {
+  const list = await cluster.admin.list<{ reportingController?: string }>('/apis/events.k8s.io/v1/events');
+  return list.items.filter((e) => e.reportingController === 'namespace-isolation-controller').length;
+}
+
+/** Polls `check` every `intervalMs` (finer than `eventually`'s 50 ms, for figures under a second). */
+export async function pollUntil(
+  check: () => Promise<boolean>,
+  intervalMs: number,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  // A fetch refused (nothing listening yet) is "not yet"; any other error ends the wait.
+  const notYet = (err: unknown) => {
+    if (err instanceof TypeError) return false;
+    throw err;
+  };
+  while (!(await check().catch(notYet))) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Time from the process's spawn to its /readyz answering 200, polled every 5 ms, in ms. */
+export async function readyAfter(ctl: ControllerProcess, spawned: number): Promise<number> {
+  const url = `${await ctl.probesUrl()}/readyz`;
+  await pollUntil(
+    async () => {
+      if (ctl.child.exitCode !== null)
+        throw new Error(`the controller exited ${ctl.child.exitCode}: ${ctl.err()}`);
+      return (await fetch(url)).status === 200;
+    },
+    5,
+    'ready',
+  );
+  return performance.now() - spawned;
 }
 
 /** Waits until the controller has nothing queued or in progress (from its metrics). */

@@ -12,7 +12,7 @@ interface Smoke {
   results: {
     drift: { drifts: number; writes: number; latencyMs: { n: number } };
     cold: { cold: { policyWrites: number }; warm: { policyWrites: number } }[];
-    churn: { waves: { change: string; writes: number }[] };
+    churn: { waves: { change: string; writes: number }[] }[];
   };
   problems: string[];
 }
@@ -38,10 +38,14 @@ it('runs every scenario at N = 50 with exactly the writes each needs', { timeout
   expect(drift.latencyMs.n).toBe(20);
   expect(drift.writes).toBe(20);
   expect(cold.map((r) => [r.cold.policyWrites, r.warm.policyWrites])).toEqual([[150, 0]]);
-  expect(churn.waves.map((w) => [w.change, w.writes])).toEqual([
-    ['unlabel', 150],
-    ['label', 150],
+  expect(churn.map((c) => c.waves.map((w) => [w.change, w.writes]))).toEqual([
+    [
+      ['unlabel', 150],
+      ['label', 150],
+    ],
   ]);
   // The table a reader sees.
-  expect(output).toContain('| cold start, 50 namespaces: policy writes | 150 | 150 | yes |');
+  expect(output).toContain(
+    '| cold start, 50 namespaces: policy writes; Events | 150; 50 | 150; ≤ 50 | yes |',
+  );
 });
