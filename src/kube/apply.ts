@@ -1,6 +1,7 @@
 // The one write path, for any kind in the resource table: server-side apply, a conditional
 // replace of whole fields, a conditional delete, and letting go of an object. Each sends dryRun=All when
-// asked and takes the caller's AbortSignal, so that a shutdown can cancel what is in flight.
+// asked and takes the caller's AbortSignal, so that a shutdown can cancel what is in flight. None
+// reads the object sent back: nothing here needs it.
 import { KubeApiError, type KubeClient } from './client.ts';
 import { objectPath, type ObjectRef } from './resources.ts';
 
@@ -13,8 +14,8 @@ export interface WriteOptions {
 const dryRun = (options: WriteOptions) => (options.dryRun ? 'All' : undefined);
 
 /** Server-side apply with force: we own the fields we set, whoever set them before. */
-export function apply<T extends ObjectRef>(client: KubeClient, obj: T, options: WriteOptions): Promise<T> {
-  return client.request<T>('PATCH', objectPath(obj), {
+export function apply(client: KubeClient, obj: ObjectRef, options: WriteOptions): Promise<void> {
+  return client.send('PATCH', objectPath(obj), {
     query: { fieldManager: options.fieldManager, force: true, dryRun: dryRun(options) },
     body: obj,
     contentType: 'application/apply-patch+yaml',
@@ -34,8 +35,8 @@ export function replace(
   fields: Record<string, unknown>,
   resourceVersion: string,
   options: WriteOptions,
-): Promise<unknown> {
-  return client.request('PATCH', objectPath(obj), {
+): Promise<void> {
+  return client.send('PATCH', objectPath(obj), {
     query: { fieldManager: options.fieldManager, dryRun: dryRun(options) },
     // The patched object keeps this resourceVersion, which the API server checks like a PUT's.
     body: [
@@ -59,7 +60,7 @@ export async function remove(
   options: WriteOptions,
 ): Promise<void> {
   try {
-    await client.request('DELETE', objectPath(obj), {
+    await client.send('DELETE', objectPath(obj), {
       query: { dryRun: dryRun(options) },
       body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion } },
       signal: options.signal,
@@ -81,7 +82,7 @@ export function letGo(
   labelKeys: string[],
   resourceVersion: string,
   options: WriteOptions,
-): Promise<unknown> {
+): Promise<void> {
   const entries = (obj.metadata.managedFields as { manager: string }[] | undefined) ?? [];
   const ours = entries.flatMap((m, i) => (m.manager === options.fieldManager ? [i] : []));
   // Removing every entry would read as "keep them" to the API server; one empty entry resets them.
@@ -95,7 +96,7 @@ export function letGo(
       op: 'remove',
       path: `/metadata/labels/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
     }));
-  return client.request('PATCH', objectPath(obj), {
+  return client.send('PATCH', objectPath(obj), {
     query: { fieldManager: options.fieldManager, dryRun: dryRun(options) },
     // The index of each entry holds at this resourceVersion, which the API server checks.
     body: [
