@@ -83,7 +83,9 @@ async function run(flags: Flags, config: Config): Promise<void> {
       throw new UsageError('--leader-election-namespace is required with --leader-elect outside a cluster');
     }
   }
-  const log = pino({ level: flags['log-level'] });
+  // Written asynchronously (lines logged while a write is under way go out together), and flushed
+  // at exit: a synchronous write per line cost a tenth of the controller's time at a cold start.
+  const log = pino({ level: flags['log-level'] }, pino.destination({ dest: 1, sync: false }));
   const running = await start({
     config,
     configFile: flags.config,

@@ -47,13 +47,14 @@ export class EventRecorder {
   private readonly options: EventRecorderOptions;
   private readonly recent = new Map<string, Recorded>();
   private readonly sink: Sink<Request>;
+  private sequence = randomBytes(3).readUIntBE(0, 3);
 
   constructor(client: KubeClient, options: EventRecorderOptions) {
     this.options = options;
     this.sink = new Sink<Request>({
       capacity: options.capacity,
       send: async (r, signal) => {
-        await client.request(r.method, r.path, {
+        await client.send(r.method, r.path, {
           query: { fieldManager: options.controller },
           body: r.body,
           contentType: r.contentType,
@@ -84,7 +85,9 @@ export class EventRecorder {
       });
       return;
     }
-    const name = `${ns.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`;
+    // client-go names an Event after its object and the time; a counter after a random start
+    // keeps two in the same millisecond apart (a random suffix each cost more than the rest).
+    const name = `${ns.name}.${now.toString(16)}${(this.sequence++ & 0xffffff).toString(16).padStart(6, '0')}`;
     this.sink.post({
       method: 'POST',
       path: resourcePath('Event', ns.name),

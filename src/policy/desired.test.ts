@@ -152,9 +152,11 @@ describe('decide', () => {
     });
   });
 
-  it('returns copies: changing a result never changes the configuration', () => {
+  it('shares a spec without variables between namespaces, frozen: changing it throws, never changes the configuration', () => {
     const [first] = desiredPolicies('a', 'strict', config);
-    first!.spec.policyTypes!.push('Ingress');
+    const [again] = desiredPolicies('b', 'strict', config);
+    expect(again!.spec).toBe(first!.spec);
+    expect(() => first!.spec.policyTypes!.push('Ingress')).toThrow(TypeError);
     expect(config.policies['default-deny-all']?.policyTypes).toEqual(['Ingress', 'Egress']);
   });
 });

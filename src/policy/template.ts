@@ -73,16 +73,31 @@ function peer(p: NetworkPolicyPeer, scope: TemplateScope): NetworkPolicyPeer {
 
 const templated = new WeakMap<NetworkPolicySpec, boolean>();
 
-/** Whether a spec uses a variable (remembered per spec object). */
+/**
+ * Whether a spec uses a variable (remembered per spec object). A spec seen here is frozen: one
+ * without variables is shared by every namespace's policy, so nothing may change it.
+ */
 export function isTemplated(spec: NetworkPolicySpec): boolean {
   let known = templated.get(spec);
-  if (known === undefined) templated.set(spec, (known = JSON.stringify(spec).includes('$(')));
+  if (known === undefined) {
+    templated.set(spec, (known = JSON.stringify(spec).includes('$(')));
+    deepFreeze(spec);
+  }
   return known;
 }
 
-/** The spec for one namespace; throws RenderError when a label it reads is missing or renders badly. */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+/**
+ * The spec for one namespace; throws RenderError when a label it reads is missing or renders badly.
+ * A spec without variables is returned as it is, not copied (it is frozen).
+ */
 export function renderSpec(spec: NetworkPolicySpec, scope: TemplateScope): NetworkPolicySpec {
-  if (!isTemplated(spec)) return structuredClone(spec);
+  if (!isTemplated(spec)) return spec;
   const out: NetworkPolicySpec = structuredClone(spec);
   out.podSelector = selector(out.podSelector, scope)!;
   for (const rule of out.ingress ?? []) if (rule.from) rule.from = rule.from.map((p) => peer(p, scope));

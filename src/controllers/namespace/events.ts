@@ -62,10 +62,10 @@ export const events = {
       `${done(dryRun, `repaired NetworkPolicy ${policy} (${drift})`)} for profile ${profile}`,
     ),
 
-  released: (policy: string, mode: OptOut, dryRun: boolean) =>
+  released: (policies: string[], mode: OptOut, dryRun: boolean) =>
     mode === 'delete'
-      ? report('PolicyRemoved', done(dryRun, `removed NetworkPolicy ${policy}`))
-      : report('PolicyOrphaned', done(dryRun, `stopped managing NetworkPolicy ${policy}`)),
+      ? report('PolicyRemoved', done(dryRun, `removed ${networkPolicies(policies)}`))
+      : report('PolicyOrphaned', done(dryRun, `stopped managing ${networkPolicies(policies)}`)),
 
   applyFailed: (policy: string, message: string) =>
     report('ApplyFailed', `NetworkPolicy ${policy}: ${message}`),

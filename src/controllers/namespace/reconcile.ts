@@ -94,8 +94,9 @@ export class NamespaceReconciler implements Reconciler {
     const changes = exception.kind === 'active' ? [] : planned.changes;
 
     const errors: unknown[] = [];
-    /** A namespace's first policies get one Event between them, not one each. */
+    /** A namespace's first policies, and the ones removed together, get one Event and log line between them. */
     const created: string[] = [];
+    const released: Partial<Record<OptOut, string[]>> = {};
     /** What the reporting controllers hear: failures, and whether a write is still to come back. */
     const failed = new Map(this.d.status.get(name)?.failed ?? []);
     for (const policy of failed.keys()) if (!changes.some((c) => c.policy === policy)) failed.delete(policy);
@@ -124,6 +125,7 @@ export class NamespaceReconciler implements Reconciler {
         if (!settings.dryRun) settled = false; // until the write comes back through the watch
         this.wrote(subject, change, operation, verdict.as, round.wrote(change.policy, verdict.as), log);
         if (verdict.as === 'create') created.push(change.policy);
+        if (change.kind !== 'apply') (released[change.kind] ??= []).push(change.policy);
       } catch (err) {
         round.failed(change.policy);
         errors.push(err);
@@ -134,7 +136,15 @@ export class NamespaceReconciler implements Reconciler {
     if (created.length > 0 && decision.kind === 'manage') {
       const order = settings.policy.profiles[decision.profile]!;
       created.sort((a, b) => order.indexOf(a) - order.indexOf(b)); // as the profile lists them
+      log.info(
+        { policies: created, profile: decision.profile, dryRun: settings.dryRun },
+        'created NetworkPolicies',
+      );
       this.d.record(subject, events.created(created, decision.profile, settings.dryRun));
+    }
+    for (const [mode, policies] of Object.entries(released) as [OptOut, string[]][]) {
+      log.info({ policies, mode, dryRun: settings.dryRun }, 'released NetworkPolicies');
+      this.d.record(subject, events.released(policies, mode, settings.dryRun));
     }
     let requeueAfter = round.end();
     this.d.status.reconciled(name, { failed, settled });
@@ -261,7 +271,10 @@ export class NamespaceReconciler implements Reconciler {
     return change.kind;
   }
 
-  /** What a successful write leaves behind: metrics, a log line, an Event, and a fight's Warning. */
+  /**
+   * What a successful write leaves behind: metrics, a debug line, and a repair's log line and Event
+   * (creations and removals are told once per namespace, by the caller).
+   */
   private wrote(
     subject: EventSubject,
     change: Change<ObservedPolicy>,
@@ -275,13 +288,17 @@ export class NamespaceReconciler implements Reconciler {
     const { policy } = change;
     metrics.wrote(policy, operation);
     if (change.kind !== 'apply') {
-      log.info({ policy, mode: change.kind, dryRun: settings.dryRun }, 'released NetworkPolicy');
-      record(events.released(policy, change.kind, settings.dryRun));
+      log.debug({ policy, mode: change.kind, dryRun: settings.dryRun }, 'released NetworkPolicy');
       return;
     }
+    const fields = { policy, drift: change.drift, operation, dryRun: settings.dryRun };
+    if (as === 'create') {
+      log.debug(fields, 'applied NetworkPolicy');
+      return;
+    }
+    log.info(fields, 'applied NetworkPolicy');
     const profile = change.desired.metadata.labels?.[PROFILE_LABEL] ?? '';
-    log.info({ policy, drift: change.drift, operation, dryRun: settings.dryRun }, 'applied NetworkPolicy');
-    if (as !== 'create') record(events.repaired(policy, change.drift, profile, settings.dryRun));
+    record(events.repaired(policy, change.drift, profile, settings.dryRun));
     if (written.repair) {
       const { sinceChangeMs } = written.repair;
       metrics.repaired(policy, change.drift, sinceChangeMs === undefined ? undefined : sinceChangeMs / 1000);
