@@ -116,6 +116,8 @@ const schema = z
     resyncPeriodSeconds: z.number().int().min(10).max(86_400).default(600),
     // The API server sends a bookmark on every watch about once a minute, so more than 60.
     watchSilenceSeconds: z.number().min(1).max(3600).default(90),
+    // Initial lists as one watch stream (sendInitialEvents) where the API server offers it.
+    streamingLists: z.boolean().default(true),
     concurrency: z.number().int().min(1).max(64).default(4),
     // A changed configuration or new API server endpoints reach the namespaces at this pace.
     rollout: z

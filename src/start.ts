@@ -13,7 +13,7 @@ import { UsageError } from './flags.ts';
 import type { Deps } from './controllers/deps.ts';
 import { PolicyStatus } from './controllers/status.ts';
 import { availability } from './kube/discovery.ts';
-import { KubeClient, loadKubeConfig } from './kube/client.ts';
+import { KubeClient, loadKubeConfig, type ResponseObserver } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
 import { leaseLock } from './kube/lease.ts';
 import { MANAGED_BY_VALUE, METRICS_PREFIX } from './policy/labels.ts';
@@ -81,7 +81,13 @@ export async function start(options: StartOptions): Promise<Running> {
   const probeBind = bind('health-probe-bind-address', options.healthProbeBindAddress);
   const registry = new Registry();
   registerProcessMetrics(registry);
-  const observe = registerRestClientMetric(registry);
+  const counted = registerRestClientMetric(registry);
+  // Any answer from the server (not a 5xx) ends an outage: the watches waiting it out restart now.
+  const answer = { heard: (): void => undefined }; // the manager's, once it exists
+  const observe: ResponseObserver = (method, code) => {
+    counted(method, code);
+    if (typeof code === 'number' && code < 500) answer.heard();
+  };
   const access = options.client ? undefined : loadKubeConfig(options.kubeconfig);
   const client = options.client ?? new KubeClient(access!, observe);
   // Events have a connection pool of their own: a connection frozen under them holds no reconcile.
@@ -121,6 +127,7 @@ export async function start(options: StartOptions): Promise<Running> {
       rateLimit: config.rateLimit,
       watch: {
         silenceTimeoutMs: config.watchSilenceSeconds * 1000,
+        streamLists: config.streamingLists,
         backoffBaseMs: FIXED.watchBackoff.baseMs,
         backoffMaxMs: FIXED.watchBackoff.maxMs,
       },
@@ -135,6 +142,7 @@ export async function start(options: StartOptions): Promise<Running> {
     log,
     registry,
   );
+  answer.heard = () => manager.answered();
   manager.start();
   const reloading = options.configFile
     ? reloadOnChange({

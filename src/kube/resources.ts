@@ -1,7 +1,8 @@
 // The table of resources the controller reads and writes: where each kind lives in the API, so
 // that one list/watch source and one write path (apply.ts) serve every kind.
 import type { ListWatch } from '../runtime/informer.ts';
-import type { KubeClient } from './client.ts';
+import { StreamingUnavailable } from '../runtime/watch-errors.ts';
+import { KubeApiError, type KubeClient } from './client.ts';
 
 export interface ResourceType {
   /** `v1` for the core group, `group/version` otherwise. */
@@ -83,24 +84,29 @@ export function listWatch<T>(client: KubeClient, kind: Kind, scope: Scope | stri
   const { namespace, labelSelector, fieldSelector } =
     typeof scope === 'string' ? { labelSelector: scope } : scope;
   const path = resourcePath(kind, namespace);
+  const query = { labelSelector, fieldSelector, allowWatchBookmarks: true };
+  // Spread reconnections like client-go does, rather than all at once.
+  const window = () => ({ timeoutSeconds: 300 + Math.floor(Math.random() * 300) });
   return {
     async list(keep) {
       const res = await client.list<T>(path, { labelSelector, fieldSelector }, keep);
       return { items: res.items, resourceVersion: res.metadata.resourceVersion };
     },
     watch(resourceVersion, signal) {
-      return client.watch<T>(
-        path,
-        {
-          labelSelector,
-          fieldSelector,
-          resourceVersion,
-          allowWatchBookmarks: true,
-          // Spread reconnections like client-go does, rather than all at once.
-          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
-        },
-        signal,
-      );
+      return client.watch<T>(path, { ...query, resourceVersion, ...window() }, signal);
+    },
+    async watchList(signal) {
+      try {
+        // Every object as of now or later (NotOlderThan with no resourceVersion: the latest), then
+        // the bookmark that ends the list, as client-go's reflector asks for it.
+        const q = { ...query, sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', ...window() };
+        return await client.watch<T>(path, q, signal);
+      } catch (err) {
+        // 422 Invalid or 400 where the WatchList feature is off or the server predates it.
+        if (err instanceof KubeApiError && (err.status === 422 || err.status === 400))
+          throw new StreamingUnavailable(err);
+        throw err;
+      }
     },
   };
 }

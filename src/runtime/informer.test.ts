@@ -1,8 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Informer, type InformerOptions, type ListWatch, type StreamEvent } from './informer.ts';
+import {
+  INITIAL_EVENTS_END,
+  Informer,
+  type InformerOptions,
+  type ListWatch,
+  type StreamEvent,
+  StreamingUnavailable,
+} from './informer.ts';
 
 interface Obj {
-  metadata: { name: string; namespace?: string; resourceVersion: string; managedFields?: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion: string;
+    managedFields?: unknown;
+    annotations?: Record<string, string>;
+  };
 }
 
 beforeEach(() => {
@@ -44,6 +57,7 @@ async function* hang(signal: AbortSignal): AsyncIterable<StreamEvent<Obj>> {
 /** Options as the manager passes them, with fast retries. */
 const options = (o: Partial<InformerOptions<Obj>> = {}): InformerOptions<Obj> => ({
   silenceTimeoutMs: 90_000,
+  streamLists: true,
   backoffBaseMs: 10,
   backoffMaxMs: 10,
   transform: (x) => x,
@@ -225,5 +239,115 @@ describe('Informer', () => {
     expect(names('b')).toEqual(['x', 'z']);
     expect(names('c')).toEqual([]);
     void inf.stop();
+  });
+
+  describe('streamed lists', () => {
+    const end = (rv: string): StreamEvent<Obj> => ({
+      type: 'BOOKMARK',
+      object: { metadata: { name: '', resourceVersion: rv, annotations: { [INITIAL_EVENTS_END]: 'true' } } },
+    });
+
+    /** A source whose watchList() plays the given scripts in turn (then hangs); counts its calls. */
+    function streaming(
+      scripts: ((signal: AbortSignal) => AsyncIterable<StreamEvent<Obj>> | Error)[],
+      items: Obj[] = [],
+    ) {
+      const { lw, calls } = source(items, []);
+      const streams = { count: 0 };
+      lw.watchList = (signal) => {
+        streams.count++;
+        const played = (scripts.shift() ?? hang)(signal);
+        return played instanceof Error ? Promise.reject(played) : Promise.resolve(played);
+      };
+      return { lw, calls, streams };
+    }
+
+    it('takes the objects up to the end bookmark as the list, then follows the same stream as its watch', async () => {
+      const { lw, calls, streams } = streaming([
+        async function* (signal) {
+          yield { type: 'ADDED', object: obj('a', '3') };
+          yield { type: 'ADDED', object: obj('b', '7') };
+          yield end('9');
+          yield { type: 'MODIFIED', object: obj('a', '12') };
+          yield* hang(signal);
+        },
+      ]);
+      const listed: [number, string][] = [];
+      const inf = new Informer(lw, options(), { listed: (n, how) => listed.push([n, how]) });
+      const seen: string[] = [];
+      inf.addHandlers({
+        add: (o) => seen.push(`add ${o.metadata.name}`),
+        update: (_, o) => seen.push(`update ${o.metadata.name}@${o.metadata.resourceVersion}`),
+      });
+      inf.start();
+      await inf.waitForSync();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seen).toEqual(['add a', 'add b', 'update a@12']);
+      expect(listed).toEqual([[2, 'stream']]);
+      // One request in all: no list, no second watch.
+      expect(streams.count).toBe(1);
+      expect(calls).toEqual({ list: 0, watch: [] });
+      void inf.stop();
+    });
+
+    it('tells nothing of a stream that ends before its end bookmark, and streams the whole list again', async () => {
+      const { lw, streams } = streaming([
+        async function* () {
+          await tick();
+          yield { type: 'ADDED', object: obj('a', '3') };
+        },
+        async function* (signal) {
+          yield { type: 'ADDED', object: obj('a', '3') };
+          yield { type: 'ADDED', object: obj('b', '4') };
+          yield end('5');
+          yield* hang(signal);
+        },
+      ]);
+      const restarts: string[] = [];
+      const inf = new Informer(lw, options(), { restarted: (_, err) => restarts.push(String(err)) });
+      const added: string[] = [];
+      inf.addHandlers({ add: (o) => added.push(o.metadata.name) });
+      inf.start();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(inf.hasSynced()).toBe(false);
+      expect(added).toEqual([]);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(inf.hasSynced()).toBe(true);
+      expect(added).toEqual(['a', 'b']);
+      expect(restarts).toEqual(['IncompleteList: the streamed list ended before its last object']);
+      expect(streams.count).toBe(2);
+      void inf.stop();
+    });
+
+    it('lists in pages from then on when the server refuses to stream, and says so once', async () => {
+      const { lw, calls, streams } = streaming(
+        [() => new StreamingUnavailable(new Error('422 Invalid'))],
+        [obj('a', '5')],
+      );
+      const refused: unknown[] = [];
+      const listed: string[] = [];
+      const inf = new Informer(lw, options(), {
+        streamingUnavailable: (err) => refused.push(err),
+        listed: (_, how) => listed.push(how),
+      });
+      inf.start();
+      await inf.waitForSync();
+      expect(inf.get('a')).toBeDefined();
+      expect(refused).toHaveLength(1);
+      expect(listed).toEqual(['pages']);
+      expect(streams.count).toBe(1);
+      expect(calls.list).toBe(1);
+      void inf.stop();
+    });
+
+    it('lists in pages when told not to stream', async () => {
+      const { lw, calls, streams } = streaming([], [obj('a', '5')]);
+      const inf = new Informer(lw, options({ streamLists: false }));
+      inf.start();
+      await inf.waitForSync();
+      expect(streams.count).toBe(0);
+      expect(calls.list).toBe(1);
+      void inf.stop();
+    });
   });
 });

@@ -1,15 +1,21 @@
 // An informer that cannot die quietly: list, then watch with bookmarks; any error restarts it with
 // jittered exponential backoff, 410 Gone re-lists, a watchdog ends a stream that falls silent.
+// Where the server offers it, the list is streamed (client-go's WatchList): one watch request sends
+// every object, a bookmark marks the list's end, and the same stream goes on as the watch.
 // It keeps a cache, indexed by namespace (only what its transform keeps), and tells handlers what changed.
-import { Gone, isGone, SilentStream } from './watch-errors.ts';
+import { Gone, IncompleteList, isGone, SilentStream, StreamingUnavailable } from './watch-errors.ts';
 
-export { SilentStream } from './watch-errors.ts';
+export { SilentStream, StreamingUnavailable } from './watch-errors.ts';
+
+/** The annotation of the bookmark that ends a streamed list. */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 export interface ObjectMeta {
   name: string;
   namespace?: string;
   resourceVersion?: string;
   managedFields?: unknown;
+  annotations?: Record<string, string>;
 }
 
 export interface KubeObject {
@@ -27,6 +33,11 @@ export interface ListWatch<T> {
   list(keep: (obj: T) => T): Promise<{ items: T[]; resourceVersion: string }>;
   /** Resolves once the server has accepted the watch; the events follow. */
   watch(resourceVersion: string, signal: AbortSignal): Promise<AsyncIterable<StreamEvent<T>>>;
+  /**
+   * A watch that first sends every object (ADDED), then a bookmark annotated INITIAL_EVENTS_END, then
+   * the changes. Throws StreamingUnavailable when the server does not offer it.
+   */
+  watchList?(signal: AbortSignal): Promise<AsyncIterable<StreamEvent<T>>>;
 }
 
 export interface Handlers<T> {
@@ -36,8 +47,10 @@ export interface Handlers<T> {
 }
 
 export interface InformerHooks {
-  /** A list succeeded (after start, a 410, or a restart). */
-  listed?(count: number): void;
+  /** A list succeeded (after start, a 410, or a restart): streamed, or in pages. */
+  listed?(count: number, how: 'stream' | 'pages'): void;
+  /** The server refused a streamed list: this informer lists in pages from now on. */
+  streamingUnavailable?(error: unknown): void;
   /** A watch ended by an error and will be retried after `delayMs`. */
   restarted?(reason: string, error: unknown, delayMs: number): void;
   /** A handler threw; the informer goes on. */
@@ -52,6 +65,8 @@ export interface WatchOptions {
   /** A failed watch or list is retried after a jittered delay from base·2^n up to max. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Stream lists where the source and the server can (a watch with sendInitialEvents); else pages. */
+  streamLists: boolean;
 }
 
 export interface InformerOptions<T extends KubeObject> extends WatchOptions {
@@ -80,11 +95,14 @@ export class Informer<T extends KubeObject> {
    * last one ended (a restart from an earlier one would replay events already applied).
    */
   private resourceVersion: string | undefined;
+  /** Whether to stream lists: while the source can and the server has not refused. */
+  private streaming: boolean;
 
   constructor(source: ListWatch<T>, options: InformerOptions<T>, hooks: InformerHooks = {}) {
     this.source = source;
     this.options = options;
     this.hooks = hooks;
+    this.streaming = options.streamLists && source.watchList !== undefined;
   }
 
   static key(meta: ObjectMeta): string {
@@ -154,12 +172,23 @@ export class Informer<T extends KubeObject> {
     let failures = 0;
     while (!this.stopped) {
       try {
+        const healthy = () => (failures = 0);
+        if (this.resourceVersion === undefined && this.streaming) {
+          await this.watchOnce((signal) => this.source.watchList!(signal), healthy, true);
+          continue;
+        }
         this.resourceVersion ??= await this.relist();
         // Stopped while listing: a watch started now would hold stop() until the server ends it.
         if (this.stopped) break;
-        await this.watchOnce(this.resourceVersion, () => (failures = 0));
+        const from = this.resourceVersion;
+        await this.watchOnce((signal) => this.source.watch(from, signal), healthy, false);
       } catch (err) {
         if (this.stopped) break;
+        if (err instanceof StreamingUnavailable) {
+          this.streaming = false;
+          this.hooks.streamingUnavailable?.(err);
+          continue;
+        }
         if (isGone(err)) {
           // Expired resourceVersion: start from a fresh list at once, as client-go does.
           this.resourceVersion = undefined;
@@ -173,9 +202,15 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  /** Lists everything, replaces the cache and tells handlers the difference. */
+  /** Lists everything in pages, replaces the cache and tells handlers the difference. */
   private async relist(): Promise<string> {
     const { items, resourceVersion } = await this.source.list(this.options.transform);
+    this.replace(items, 'pages');
+    return resourceVersion;
+  }
+
+  /** A whole list (kept objects) becomes the cache; handlers hear the difference. */
+  private replace(items: T[], how: 'stream' | 'pages'): void {
     const seen = new Set<string>();
     for (const item of items) {
       seen.add(Informer.key(item.metadata));
@@ -187,17 +222,25 @@ export class Informer<T extends KubeObject> {
         this.notify((h) => h.delete?.(old));
       }
     }
-    this.hooks.listed?.(items.length);
+    this.hooks.listed?.(items.length, how);
     this.hooks.progressed?.();
     if (!this.synced) {
       this.synced = true;
       for (const resolve of this.syncWaiters.splice(0)) resolve();
     }
-    return resourceVersion;
   }
 
-  /** One watch request, until the server ends it; keeps `resourceVersion` at the last event. */
-  private async watchOnce(from: string, healthy: () => void): Promise<void> {
+  /**
+   * One watch request, until the server ends it; keeps `resourceVersion` at the last event. With
+   * `initial`, it is a streamed list first: the objects up to the bookmark that ends it are the
+   * list (nothing is told, nor a resourceVersion kept, before that bookmark); then it is a watch.
+   */
+  private async watchOnce(
+    open: (signal: AbortSignal) => Promise<AsyncIterable<StreamEvent<T>>>,
+    healthy: () => void,
+    initial: boolean,
+  ): Promise<void> {
+    let listing: T[] | undefined = initial ? [] : undefined;
     const abort = new AbortController();
     this.current = abort;
     let silent = false;
@@ -213,7 +256,7 @@ export class Informer<T extends KubeObject> {
     };
     try {
       arm();
-      const events = await this.source.watch(from, abort.signal);
+      const events = await open(abort.signal);
       connected = true;
       // Connected: in touch with the server even if nothing changes (and no bookmark comes).
       this.hooks.progressed?.();
@@ -227,6 +270,15 @@ export class Informer<T extends KubeObject> {
           throw new Error(`watch error ${status.code}: ${status.message}`);
         }
         const obj = event.object as T;
+        if (listing) {
+          if (event.type === 'ADDED') listing.push(this.options.transform(obj));
+          else if (event.type === 'BOOKMARK' && obj.metadata.annotations?.[INITIAL_EVENTS_END] === 'true') {
+            this.replace(listing, 'stream');
+            listing = undefined;
+            this.resourceVersion = obj.metadata.resourceVersion;
+          }
+          continue;
+        }
         this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
         if (event.type === 'BOOKMARK') continue;
         if (event.type === 'DELETED') {
@@ -245,6 +297,7 @@ export class Informer<T extends KubeObject> {
       this.current = undefined;
     }
     if (silent) throw new SilentStream(this.options.silenceTimeoutMs, connected);
+    if (listing) throw new IncompleteList();
   }
 
   private upsert(obj: T): void {

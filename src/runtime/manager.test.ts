@@ -28,7 +28,7 @@ const options = {
   drainTimeoutMs: 50,
   backoff: { baseMs: 5, maxMs: 1_000 },
   rateLimit: { qps: 100, burst: 100 },
-  watch: { silenceTimeoutMs: 60_000, backoffBaseMs: 10, backoffMaxMs: 100 },
+  watch: { silenceTimeoutMs: 60_000, backoffBaseMs: 10, backoffMaxMs: 100, streamLists: true },
   metricsPrefix: 'test',
   connectionDead: () => undefined,
   probe: () => Promise.resolve(true),

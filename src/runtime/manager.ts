@@ -180,6 +180,11 @@ export class Manager<D> {
    * still running (their requests fail at once) and waits for them. When this resolves, nothing
    * of ours is in flight: a lease can be released without the next leader overlapping our writes.
    */
+  /** The API server answered a request (not with a 5xx): see Recovery.answered. */
+  answered(): void {
+    this.recovery.answered();
+  }
+
   async stop(): Promise<{ drained: boolean }> {
     clearInterval(this.resync);
     await Promise.all([this.recovery.stop(), ...[...this.informers.values()].map((i) => i.stop())]);
@@ -230,10 +235,12 @@ export class Manager<D> {
         if (error instanceof SilentStream) this.options.connectionDead();
         void this.recovery.backingOff();
       },
-      listed: (count) => {
-        metrics.listed?.(count);
-        this.log.debug({ resource, count }, 'listed');
+      listed: (count, how) => {
+        metrics.listed?.(count, how);
+        this.log.debug({ resource, count, how }, 'listed');
       },
+      streamingUnavailable: (error) =>
+        this.log.info({ resource, err: error }, 'the API server does not stream lists; listing in pages'),
       handlerFailed: (error) => this.log.error({ resource, err: error }, 'event handler failed'),
       progressed: () => metrics.progressed?.(),
     };

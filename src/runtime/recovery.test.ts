@@ -87,4 +87,23 @@ describe('Recovery', () => {
     await until(() => w.wakes === 1);
     await r.stop();
   });
+
+  it('wakes the watches when another request is answered after a failed probe, without waiting for the next probe', async () => {
+    const a = watch(true, 20_000);
+    const p = probes([false]);
+    const recovered: { name: string; cutShortMs: number }[][] = [];
+    const r = new Recovery(new Map<string, Waiting>([['a', a]]), {
+      probe: p.probe,
+      everyMs: 1,
+      recovered: (woken) => recovered.push(woken),
+    });
+    r.answered(); // no outage seen yet: an answer means nothing
+    expect(a.wakes).toBe(0);
+    void r.backingOff();
+    await until(() => p.count >= 1);
+    r.answered();
+    expect(a.wakes).toBe(1);
+    expect(recovered).toEqual([[{ name: 'a', cutShortMs: 20_000 }]]);
+    await r.stop();
+  });
 });

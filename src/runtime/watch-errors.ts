@@ -1,4 +1,5 @@
-// Why a watch ended: the resourceVersion expired (410 Gone), or the watchdog found it silent.
+// Why a watch ended: the resourceVersion expired (410 Gone), the watchdog found it silent, or the
+// server does not stream initial lists.
 
 export class Gone extends Error {}
 
@@ -22,5 +23,23 @@ export class SilentStream extends Error {
     );
     this.name = 'SilentStream';
     this.connected = connected;
+  }
+}
+
+/** The server refused a streaming list (a watch with sendInitialEvents): list in pages instead. */
+export class StreamingUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`the API server does not stream lists: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'StreamingUnavailable';
+  }
+}
+
+/** The stream ended before the server said the initial list was complete. */
+export class IncompleteList extends Error {
+  constructor() {
+    super('the streamed list ended before its last object');
+    this.name = 'IncompleteList';
   }
 }
