@@ -2,15 +2,16 @@
 # namespace-isolation-controller: compiled with Node.js 24, run on Node.js 24 as a non-root user
 # with production dependencies only. `docker build -t namespace-isolation-controller .`
 
-# Compile TypeScript. --ignore-scripts: the `node` devDependency would download a second Node.js
-# (the image has Node 24), and tsc is run directly so that npm's PATH does not pick that one.
+# Bundle the TypeScript into dist/main.js (scripts/build.ts, esbuild). --ignore-scripts: the `node`
+# devDependency would download a second Node.js (the image has Node 24), and the script is run
+# directly so that npm's PATH does not pick that one.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts ./scripts/build.ts
 COPY src ./src
-RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+RUN node scripts/build.ts
 
 # Production dependencies only.
 FROM node:24-bookworm-slim AS deps
