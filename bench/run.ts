@@ -148,7 +148,10 @@ if (wanted.has('cold')) {
       '≤ 0.7 ms per write',
       c.cpuMsPerWrite <= 0.7,
     );
-    row(`cold start, ${n} namespaces: RSS / heap used after sync`, `${c.rssMB} / ${c.heapMB} MB`);
+    row(
+      `cold start, ${n} namespaces: RSS after sync (peak) / heap used`,
+      `${c.rssMB} (${c.peakRssMB}) / ${c.heapMB} MB`,
+    );
     const w = r.warm;
     row(
       `warm restart, ${n} namespaces: ready / every namespace checked; writes; CPU`,
@@ -156,7 +159,10 @@ if (wanted.has('cold')) {
       '0 writes, ready ≤ 10 s',
       exact(`warm ${n}`, w.policyWrites, 0) && w.readyS <= 10,
     );
-    row(`warm restart, ${n} namespaces: RSS / heap used after sync`, `${w.rssMB} / ${w.heapMB} MB`);
+    row(
+      `warm restart, ${n} namespaces: RSS after sync (peak) / heap used`,
+      `${w.rssMB} (${w.peakRssMB}) / ${w.heapMB} MB`,
+    );
   }
   results.cold = runs;
 }

@@ -7,6 +7,7 @@ import type { ControllerProcess } from '../harness/process.ts';
 import { eventually } from '../harness/wait.ts';
 import { resourcePath } from '../src/kube/resources.ts';
 import { VERDICT_LABEL } from '../src/policy/compliance.ts';
+import { readFile } from 'node:fs/promises';
 import {
   Cluster,
   cpuOf,
@@ -163,11 +164,28 @@ export async function drift(n: number, rate: number, durationS: number, floorMs:
   }
 }
 
-/** The controller's resident set and V8 heap in use, in MB. */
-async function memoryOf(ctl: ControllerProcess): Promise<{ rssMB: number; heapMB: number }> {
+/**
+ * Where start-up went, from the controller's own log lines (epoch ms) and the spawn: serving its
+ * probes (Node, modules, configuration, the access checks), then the caches synced (the lists).
+ */
+function startupOf(ctl: ControllerProcess, spawned: number) {
+  const at = (msg: string) => {
+    const line = ctl.logs().find((l) => l.msg === msg);
+    return line ? round3(((line.time as number) - spawned) / 1000) : undefined;
+  };
+  return { servingS: at('serving health probes'), syncedS: at('caches synced') };
+}
+
+/** The controller's resident set now and at its peak (the kernel's high-water mark), and V8 heap in use, in MB. */
+async function memoryOf(
+  ctl: ControllerProcess,
+): Promise<{ rssMB: number; peakRssMB: number; heapMB: number }> {
   const mb = async (name: string) => Math.round((await sampleOf(ctl, name)) / 2 ** 20);
+  const status = await readFile(`/proc/${ctl.child.pid}/status`, 'utf8');
+  const peakKB = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
   return {
     rssMB: await mb('process_resident_memory_bytes'),
+    peakRssMB: Math.round(peakKB / 1024),
     heapMB: await mb('nodejs_heap_size_used_bytes'),
   };
 }
@@ -188,12 +206,14 @@ export async function coldStart(n: number, tenants = false) {
     const setupS = seconds(created);
     const watch = await cluster.watch();
     const started = performance.now();
+    const spawned = Date.now();
     ctl = await cluster.controller();
     const readyS = (await readyAfter(ctl, started)) / 1000;
+    const startup = startupOf(ctl, spawned);
     const converged = await watch.until(3 * n, 'all policies');
     await idle(ctl);
     const { policyWrites, requests } = await writesOf(ctl);
-    const { rssMB, heapMB } = await memoryOf(ctl);
+    const { rssMB, peakRssMB, heapMB } = await memoryOf(ctl);
     const cpuS = await cpuOf(ctl);
     const coldReports = await reportWrites(ctl);
     const events = await eventsIn(cluster);
@@ -202,8 +222,10 @@ export async function coldStart(n: number, tenants = false) {
     ctl.child.kill('SIGTERM');
     await ctl.exited;
     const restarted = performance.now();
+    const respawned = Date.now();
     ctl = await cluster.controller();
     const warmReadyS = (await readyAfter(ctl, restarted)) / 1000;
+    const warmStartup = startupOf(ctl, respawned);
     // Polled every 20 ms: the figure is under a second, and each scrape costs the controller too.
     await pollUntil(
       async () =>
@@ -221,12 +243,16 @@ export async function coldStart(n: number, tenants = false) {
     const warmCpuS = await cpuOf(ctl);
     const warmReports = await reportWrites(ctl);
     const opening = tenants ? await openingToReport(cluster, nss, Math.min(n, 200)) : undefined;
+    // Stopped as the Deployment stops it, so that a profile of this run (--profile) is written.
+    ctl.child.kill('SIGTERM');
+    await ctl.exited;
     return {
       namespaces: n,
       tenantPolicies: tenants ? 2 * n : 0,
       setupS,
       cold: {
         readyS: round3(readyS),
+        ...startup,
         convergedS: seconds(started, converged),
         policyWrites,
         expectedWrites: 3 * n,
@@ -235,11 +261,13 @@ export async function coldStart(n: number, tenants = false) {
         cpuS: round3(cpuS),
         cpuMsPerWrite: round3((cpuS * 1000) / policyWrites),
         rssMB,
+        peakRssMB,
         heapMB,
         reportWrites: coldReports,
       },
       warm: {
         readyS: round3(warmReadyS),
+        ...warmStartup,
         doneS: warmDoneS,
         cpuS: round3(warmCpuS),
         policyWrites: warm.policyWrites,

@@ -1,5 +1,6 @@
 // What the shared caches keep, as controller-runtime's cache transforms do: at
 // thousands of namespaces, timestamps, UIDs, field sets and the like are most of the heap.
+import { deepFreeze } from '../policy/freeze.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Manager, NamespaceObject, ObservedPolicy } from '../kube/objects.ts';
 import { listWatch } from '../kube/resources.ts';
@@ -73,14 +74,14 @@ const specs = new Map<string, NetworkPolicySpec>();
 
 /**
  * One copy of each distinct spec: ours are the same few in every namespace, and tenants' often
- * are too (rendered from one template). Cached objects are never mutated, so sharing is safe.
+ * are too (rendered from one template). Frozen, so sharing is safe (and its comparisons cached).
  */
 function shared(spec: NetworkPolicySpec): NetworkPolicySpec {
   const key = JSON.stringify(spec);
   const known = specs.get(key);
   if (known) return known;
   if (specs.size < 10_000) specs.set(key, spec);
-  return spec;
+  return deepFreeze(spec);
 }
 
 const interned = new Map<string, string>();

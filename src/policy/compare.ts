@@ -28,6 +28,16 @@ export function driftOf(desired: NetworkPolicy, observed: NetworkPolicy | undefi
  * order carries no meaning (rules, peers, ports, selector values) sorted.
  */
 export function canonicalSpec(spec: NetworkPolicySpec): string {
+  // A frozen spec (the configuration's, the cache's shared ones) never changes: once is enough.
+  if (!Object.isFrozen(spec)) return canonical(spec);
+  let known = canonicalOfFrozen.get(spec);
+  if (known === undefined) canonicalOfFrozen.set(spec, (known = canonical(spec)));
+  return known;
+}
+
+const canonicalOfFrozen = new WeakMap<NetworkPolicySpec, string>();
+
+function canonical(spec: NetworkPolicySpec): string {
   const ingress = (spec.ingress ?? []).map((r) => ({ peers: peers(r.from), ports: ports(r.ports) }));
   const egress = (spec.egress ?? []).map((r) => ({ peers: peers(r.to), ports: ports(r.ports) }));
   const policyTypes = spec.policyTypes?.length

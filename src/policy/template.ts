@@ -2,6 +2,7 @@
 // one of its labels, `$(namespace.name)` and `$(namespace.labels.<key>)`, e.g.
 // `kubernetes.io/metadata.name: $(namespace.name)-monitoring`. Nothing else is a variable, and an
 // unknown one is a configuration error, never an empty string.
+import { deepFreeze } from './freeze.ts';
 import type { LabelSelector, NetworkPolicyPeer, NetworkPolicySpec } from './types.ts';
 
 const VARIABLE = /\$\(([^)]*)\)/g;
@@ -84,12 +85,6 @@ export function isTemplated(spec: NetworkPolicySpec): boolean {
     deepFreeze(spec);
   }
   return known;
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
 }
 
 /**
