@@ -1,7 +1,7 @@
 // The controller's only door to the API server: JSON requests, paged lists and watch streams over
 // one pooled HTTPS connection set, authenticated from a kubeconfig or in-cluster.
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from 'undici';
+import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from './undici.ts';
 import type { ClusterAccess, HeaderList, Tls } from './kubeconfig.ts';
 
 export { KubeconfigError, loadKubeConfig } from './kubeconfig.ts';
