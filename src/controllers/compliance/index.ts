@@ -7,7 +7,7 @@ import type { NamespaceObject, ObservedPolicy } from '../../kube/objects.ts';
 import { listWatch } from '../../kube/resources.ts';
 import { VERDICTS } from '../../policy/compliance.ts';
 import { isManaged, MANAGED_SELECTOR, METRICS_PREFIX } from '../../policy/labels.ts';
-import { matches, namespaceLookup } from '../../policy/selectors.ts';
+import { namespaceLookup } from '../../policy/selectors.ts';
 import type { Labels } from '../../policy/types.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import { sharedInformers } from '../cache.ts';
@@ -92,9 +92,7 @@ export const complianceController: Controller<Deps> = {
       queue.add(ns.metadata.name);
       if (!namespaces.hasSynced() || (old && sameLabels(old, ns.metadata.labels ?? {}))) return;
       const labels = [old, ns.metadata.labels ?? {}].filter((l) => l !== undefined);
-      for (const [dependent, selectors] of reconciler.dependsOn) {
-        if (selectors.some((s) => labels.some((l) => matches(s, l)))) queue.add(dependent);
-      }
+      for (const dependent of reconciler.dependsOn.of(labels)) queue.add(dependent);
     };
     namespaces.addHandlers({
       add: (ns) => namespaceChanged(ns),

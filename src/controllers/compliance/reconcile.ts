@@ -1,6 +1,7 @@
 // Reconciles one namespace's compliance: caches → assessment → Event on a new verdict → its
 // PolicyReport, written only when its content changes (and removed when the namespace is no
 // longer managed).
+import { Dependents } from './dependents.ts';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { apply, remove } from '../../kube/apply.ts';
@@ -23,7 +24,7 @@ import type { NamespaceLookup } from '../../policy/evaluate.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
 import { FIELD_MANAGER, isManaged } from '../../policy/labels.ts';
 import type { PolicyConfig } from '../../policy/profiles.ts';
-import type { LabelSelector, NamespaceView, NetworkPolicy } from '../../policy/types.ts';
+import type { NamespaceView, NetworkPolicy } from '../../policy/types.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
 import type { PolicyStatus } from '../status.ts';
@@ -74,7 +75,7 @@ export class ComplianceReconciler implements Reconciler {
   /** Per managed namespace: its profile and last verdict (the gauge counts them). */
   readonly verdicts = new Map<string, { profile: string; verdict: Verdict }>();
   /** Per namespace: the namespaceSelectors its verdict read (re-assessed when one matches a change). */
-  readonly dependsOn = new Map<string, LabelSelector[]>();
+  readonly dependsOn = new Dependents();
 
   constructor(deps: ComplianceDeps) {
     this.d = deps;
@@ -113,8 +114,7 @@ export class ComplianceReconciler implements Reconciler {
       },
       policy,
     );
-    if (assessment.namespaceSelectors.length) this.dependsOn.set(name, assessment.namespaceSelectors);
-    else this.dependsOn.delete(name);
+    this.dependsOn.set(name, assessment.namespaceSelectors);
     this.verdictSeen(ns!, assessment);
     await this.writeReport(assessment, now, signal);
     // An exception's end changes the verdict even if nothing else does.
