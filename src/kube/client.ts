@@ -40,7 +40,7 @@ export interface ListResult<T> {
   metadata: { resourceVersion: string; continue?: string };
 }
 
-/** A request gets no answer, or its body stalls, this long: it fails (client-go's default is 32 s). */
+/** A request that gets no answer, or whose body stalls, this long fails. */
 const REQUEST_TIMEOUT_MS = 30_000;
 /** A readiness probe is one of many, a second apart: it need not wait long. */
 const PROBE_TIMEOUT_MS = 5_000;
