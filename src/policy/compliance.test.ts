@@ -104,7 +104,7 @@ describe('assess: a managed namespace against its profile', () => {
   });
 });
 
-describe("the README's examples", () => {
+describe("docs/compliance.md's examples (linked from the README)", () => {
   const monitoring: NamespaceLookup = { select: () => ({ all: false, names: ['monitoring'] }) };
   it.each<[NetworkPolicySpec, string, string]>([
     [{ podSelector: {}, ingress: [{}] }, 'fail', 'ingress to all pods from everyone'],
