@@ -11,9 +11,9 @@ interface Named {
 /** An object, or undefined when it does not exist (or may not be read). */
 async function maybe<T>(client: KubeClient, path: string): Promise<T | undefined> {
   try {
-    return await client.request<T>('GET', path);
+    return await client.get<T>(path);
   } catch (err) {
-    if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) return undefined;
+    if (err instanceof KubeApiError && err.status === 403) return undefined;
     throw err;
   }
 }

@@ -60,15 +60,15 @@ export async function checkGuardrails(
   };
   for (const want of rendered) {
     const what = `${want.kind} ${want.metadata.name}`;
-    let live: Record<string, unknown>;
+    let live: Record<string, unknown> | undefined;
     try {
-      live = await client.request('GET', objectPath(want));
+      live = await client.get(objectPath(want));
     } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) {
-        lines.push(`guardrails: ${what} is missing\n`);
-        continue;
-      }
       return forbidden(err, what);
+    }
+    if (!live) {
+      lines.push(`guardrails: ${what} is missing\n`);
+      continue;
     }
     installed++;
     const field = want.kind === 'ClusterRole' ? 'rules' : 'spec';
@@ -136,16 +136,11 @@ export async function check(
   namespace?: string,
 ): Promise<CheckResult> {
   let namespaces: NamespaceObject[];
-  try {
-    namespaces = namespace
-      ? [await client.request<NamespaceObject>('GET', `${NAMESPACES}/${namespace}`)]
-      : (await client.list<NamespaceObject>(NAMESPACES)).items;
-  } catch (err) {
-    if (err instanceof KubeApiError && err.status === 404) {
-      throw new UsageError(`--namespace: namespace ${namespace} does not exist`);
-    }
-    throw err;
-  }
+  if (namespace) {
+    const one = await client.get<NamespaceObject>(`${NAMESPACES}/${namespace}`);
+    if (!one) throw new UsageError(`--namespace: namespace ${namespace} does not exist`);
+    namespaces = [one];
+  } else namespaces = (await client.list<NamespaceObject>(NAMESPACES)).items;
   const path = namespace
     ? `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`
     : NETWORK_POLICIES;

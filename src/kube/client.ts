@@ -100,6 +100,16 @@ export class KubeClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** One object, or undefined when the API server says it does not exist (404). */
+  async get<T>(path: string, options: RequestOptionsExtra = {}): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', path, options);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   /**
    * A write whose answer is not needed (an apply, a delete, an Event): succeeds or throws as
    * `request` does, without reading the object the server sends back.

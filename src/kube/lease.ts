@@ -1,7 +1,7 @@
 // A coordination.k8s.io/v1 Lease as the leader election's lock: get, create, and update with the
 // resourceVersion as precondition (a 409 Conflict when someone else wrote it first).
 import type { LeaseLock, LeaseRecord } from '../runtime/leader.ts';
-import { type KubeClient, KubeApiError } from './client.ts';
+import type { KubeClient } from './client.ts';
 import { microTime } from './microtime.ts';
 import { resourcePath } from './resources.ts';
 
@@ -35,13 +35,8 @@ export function leaseLock(client: KubeClient, namespace: string, name: string): 
   const version = (lease: Lease) => lease.metadata.resourceVersion ?? '';
   return {
     async get(signal) {
-      let lease: Lease;
-      try {
-        lease = await client.request<Lease>('GET', `${collection}/${name}`, { signal });
-      } catch (err) {
-        if (err instanceof KubeApiError && err.status === 404) return undefined;
-        throw err;
-      }
+      const lease = await client.get<Lease>(`${collection}/${name}`, { signal });
+      if (!lease) return undefined;
       const s = lease.spec;
       return {
         version: version(lease),
