@@ -298,13 +298,18 @@ export function parseConfig(doc: unknown, source: string): Config {
 }
 
 export function loadConfig(path: string): Config {
+  return readConfigFile(path).config;
+}
+
+/** A configuration file's text, and the configuration it says (the text is what a reload compares). */
+export function readConfigFile(path: string): { path: string; text: string; config: Config } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(path, [`cannot read the file: ${(err as Error).message}`]);
   }
-  return parseConfigText(text, path);
+  return { path, text, config: parseConfigText(text, path) };
 }
 
 /** Parses and validates the text of a configuration file. */

@@ -7,11 +7,11 @@ import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts
 import { checkDns } from './cli/dns.ts';
 import { livePolicyConfig } from './cli/live.ts';
 import { verdicts } from './cli/verdicts.ts';
-import { type Config, ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
+import { type Config, ConfigError, parseConfig, policyConfig, readConfigFile } from './config.ts';
 import { type Flags, parseFlags, usage, UsageError } from './flags.ts';
 import { KubeClient, KubeconfigError, loadKubeConfig } from './kube/client.ts';
 import { SERVICE_ACCOUNT_DIR } from './kube/kubeconfig.ts';
-import { start } from './start.ts';
+import { start, type StartOptions } from './start.ts';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${usage()}\n`);
     return;
   }
-  const config = flags.config ? loadConfig(flags.config) : parseConfig({}, 'built-in defaults');
+  const file = flags.config ? readConfigFile(flags.config) : undefined;
+  const config = file?.config ?? parseConfig({}, 'built-in defaults');
   if (command === 'render' && target === 'guardrails') {
     process.stdout.write(renderGuardrails(policyConfig(config)));
   } else if (command === 'render') {
@@ -66,11 +67,11 @@ async function main(): Promise<void> {
       await client?.close();
     }
   } else {
-    await run(flags, config);
+    await run(flags, config, file);
   }
 }
 
-async function run(flags: Flags, config: Config): Promise<void> {
+async function run(flags: Flags, config: Config, file: StartOptions['configFile']): Promise<void> {
   if (!LEVELS.includes(flags['log-level']))
     throw new UsageError(
       `--log-level: ${JSON.stringify(flags['log-level'])} is not one of ${LEVELS.join(', ')}`,
@@ -89,7 +90,7 @@ async function run(flags: Flags, config: Config): Promise<void> {
   const log = pino({ level: flags['log-level'] }, pino.destination({ dest: 1, sync: false }));
   const running = await start({
     config,
-    configFile: flags.config,
+    configFile: file,
     log,
     kubeconfig: flags.kubeconfig,
     dryRun: flags['dry-run'] ?? false,

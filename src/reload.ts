@@ -1,7 +1,6 @@
 // The configuration file reloaded while the controller runs. A valid new file changes the policies
 // in force (the namespace controller rolls the change out); an invalid one is refused, with a log
 // line and a Warning Event on the controller's namespace, and the configuration in force stays.
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { type Config, ConfigError, parseConfigText, usesApiServer } from './config.ts';
 import type { PolicySource } from './controllers/policy-source.ts';
@@ -9,7 +8,8 @@ import type { EventRecorder } from './kube/events.ts';
 import { watchFile, type FileWatch } from './runtime/filewatch.ts';
 
 export interface ReloadOptions {
-  path: string;
+  /** The file, and the text the configuration in force was read from. */
+  file: { path: string; text: string };
   source: PolicySource;
   log: Logger;
   events: EventRecorder;
@@ -24,10 +24,11 @@ export function apiServerProblem(config: Config, unavailable: string | undefined
 }
 
 export function reloadOnChange(o: ReloadOptions): FileWatch {
+  const { path } = o.file;
   const subject = { name: o.source.fileConfig.guardrails.serviceAccount.namespace };
   const refuse = (problems: string) => {
     o.log.error(
-      { path: o.path, problems },
+      { path: path, problems },
       'configuration file changed but is invalid; the configuration in force stays',
     );
     o.events.record(subject, {
@@ -37,36 +38,30 @@ export function reloadOnChange(o: ReloadOptions): FileWatch {
       note: `${problems}\nThe configuration in force stays until the file is corrected.`,
     });
   };
-  let initial = '';
-  try {
-    initial = readFileSync(o.path, 'utf8');
-  } catch {
-    // Read again at the first change.
-  }
   return watchFile(
-    o.path,
-    initial,
+    path,
+    o.file.text,
     (text) => {
       let next: Config;
       try {
-        next = parseConfigText(text, o.path);
+        next = parseConfigText(text, path);
       } catch (err) {
         if (err instanceof ConfigError) return refuse(err.message);
         throw err;
       }
       const problem = apiServerProblem(next, o.apiServerUnavailable);
-      if (problem) return refuse(`invalid configuration in ${o.path}:\n  - ${problem}`);
+      if (problem) return refuse(`invalid configuration in ${path}:\n  - ${problem}`);
       const restartOnly = o.source.reload(next);
-      o.log.info({ path: o.path }, 'configuration file reloaded');
+      o.log.info({ path: path }, 'configuration file reloaded');
       o.events.record(subject, {
         type: 'Normal',
         reason: 'ConfigurationReloaded',
         action: 'Reload',
-        note: `${o.path} reloaded${restartOnly.length ? `; ${restartOnly.join(', ')} take effect at the next restart` : ''}`,
+        note: `${path} reloaded${restartOnly.length ? `; ${restartOnly.join(', ')} take effect at the next restart` : ''}`,
       });
       if (restartOnly.length)
         o.log.warn({ fields: restartOnly }, 'these fields changed but take effect at the next restart');
     },
-    (err) => o.log.warn({ err, path: o.path }, 'cannot watch or read the configuration file'),
+    (err) => o.log.warn({ err, path: path }, 'cannot watch or read the configuration file'),
   );
 }

@@ -36,8 +36,8 @@ import {
 
 export interface StartOptions {
   config: Config;
-  /** The file `config` came from: watched, and reloaded when it changes. */
-  configFile?: string | undefined;
+  /** The file `config` came from, and its text: watched, and reloaded when it changes. */
+  configFile?: { path: string; text: string } | undefined;
   log: Logger;
   /** A kubeconfig path or `a:b` list; the pod's ServiceAccount when absent. Unused when `client` is given. */
   kubeconfig?: string | undefined;
@@ -105,7 +105,7 @@ export async function start(options: StartOptions): Promise<Running> {
   });
   const [reports, apiServer] = await Promise.all([policyReports(client, log), apiServerWatch(client, log)]);
   const unusable = apiServerProblem(config, apiServer);
-  if (unusable) throw new ConfigError(options.configFile ?? 'the configuration', [unusable]);
+  if (unusable) throw new ConfigError(options.configFile?.path ?? 'the configuration', [unusable]);
   const policy = new PolicySource(config);
   const manager = new Manager<Deps>(
     controllers,
@@ -146,7 +146,7 @@ export async function start(options: StartOptions): Promise<Running> {
   manager.start();
   const reloading = options.configFile
     ? reloadOnChange({
-        path: options.configFile,
+        file: options.configFile,
         source: policy,
         log,
         events,

@@ -1,7 +1,7 @@
 // Runs the controller in the test process, through the same start() as production, against the
 // local control plane: its requests counted, its log lines and metrics readable.
 import { pino } from 'pino';
-import { type Config, loadConfig, parseConfig } from '../../src/config.ts';
+import { type Config, parseConfig, readConfigFile } from '../../src/config.ts';
 import { CONTROLLER_NAME } from '../../src/controllers/namespace/index.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import type { NamespaceObject, ObservedPolicy } from '../../src/kube/objects.ts';
@@ -39,12 +39,12 @@ export async function startTestController(kubeconfig: string, options: TestContr
       },
     },
   );
-  const config: Config = options.configFile
-    ? loadConfig(options.configFile)
-    : parseConfig({ ...testConfig, ...options.config }, 'test configuration');
+  const file = options.configFile ? readConfigFile(options.configFile) : undefined;
+  const config: Config =
+    file?.config ?? parseConfig({ ...testConfig, ...options.config }, 'test configuration');
   const running = await start({
     config,
-    configFile: options.configFile,
+    configFile: file,
     log,
     dryRun: options.dryRun ?? false,
     metricsBindAddress: '0',
