@@ -80,9 +80,8 @@ export interface Scope {
 }
 
 /** List and watch a kind (optionally by namespace and selectors) with bookmarks, in windows of 5-10 minutes. */
-export function listWatch<T>(client: KubeClient, kind: Kind, scope: Scope | string = {}): ListWatch<T> {
-  const { namespace, labelSelector, fieldSelector } =
-    typeof scope === 'string' ? { labelSelector: scope } : scope;
+export function listWatch<T>(client: KubeClient, kind: Kind, scope: Scope = {}): ListWatch<T> {
+  const { namespace, labelSelector, fieldSelector } = scope;
   const path = resourcePath(kind, namespace);
   const query = { labelSelector, fieldSelector, allowWatchBookmarks: true };
   // Spread reconnections like client-go does, rather than all at once.
