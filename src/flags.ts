@@ -98,6 +98,7 @@ export const FLAGS = {
     commands: ['render'],
   },
   help: { type: 'boolean', help: 'print this text', commands: ['run', 'render', 'check'] },
+  version: { type: 'boolean', help: 'print the version', commands: ['run', 'render', 'check'] },
 } as const satisfies Record<string, FlagSpec>;
 
 type Specs = typeof FLAGS;

@@ -12,6 +12,7 @@ import { type Flags, parseFlags, usage, UsageError } from './flags.ts';
 import { KubeClient, KubeconfigError, loadKubeConfig } from './kube/client.ts';
 import { SERVICE_ACCOUNT_DIR } from './kube/kubeconfig.ts';
 import { start, type StartOptions } from './start.ts';
+import { VERSION } from './version.ts';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -24,6 +25,10 @@ async function main(): Promise<void> {
   const { command, flags, target } = parseFlags(process.argv.slice(2), process.env);
   if (flags.help) {
     process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  if (flags.version) {
+    process.stdout.write(`namespace-isolation-controller ${VERSION}\n`);
     return;
   }
   const file = flags.config ? readConfigFile(flags.config) : undefined;

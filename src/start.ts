@@ -33,6 +33,7 @@ import {
   registerProcessMetrics,
   registerRestClientMetric,
 } from './runtime/metrics.ts';
+import { VERSION } from './version.ts';
 
 export interface StartOptions {
   config: Config;
@@ -80,7 +81,7 @@ export async function start(options: StartOptions): Promise<Running> {
   const metricsBind = bind('metrics-bind-address', options.metricsBindAddress);
   const probeBind = bind('health-probe-bind-address', options.healthProbeBindAddress);
   const registry = new Registry();
-  registerProcessMetrics(registry);
+  registerProcessMetrics(registry, VERSION);
   const counted = registerRestClientMetric(registry);
   // Any answer from the server (not a 5xx) ends an outage: the watches waiting it out restart now.
   const answer = { heard: (): void => undefined }; // the manager's, once it exists
@@ -188,7 +189,7 @@ export async function start(options: StartOptions): Promise<Running> {
     ? elect(options.leaderElectionNamespace, client, config, registry, manager, log, options.onLeaseLost)
     : undefined;
   if (!elector) manager.lead();
-  log.info({ dryRun, leaderElect: elector !== undefined }, 'controller started');
+  log.info({ version: VERSION, dryRun, leaderElect: elector !== undefined }, 'controller started');
 
   return {
     manager,

@@ -13,9 +13,18 @@ const RECONCILE_BUCKETS = [
 const QUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 const RESULTS: (Outcome | 'requeue')[] = ['success', 'error', 'requeue', 'requeue_after'];
 
-/** Node's process metrics (CPU, memory, event loop lag, handles), once per registry. */
-export function registerProcessMetrics(registry: Registry): void {
+/**
+ * Node's process metrics (CPU, memory, event loop lag, handles), and the build: the release and
+ * Node's version as the labels of a gauge at 1, as Kubernetes' components report theirs.
+ */
+export function registerProcessMetrics(registry: Registry, version: string): void {
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'namespace_isolation_build_info',
+    help: 'The running release (version) and the Node.js version (node_version); always 1.',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  }).set({ version, node_version: process.version }, 1);
 }
 
 /** What the gauges read of each controller at a scrape: its name and its queue. */
