@@ -125,3 +125,16 @@ export const KUSTOMIZE: GoProgram = {
   pkg: 'sigs.k8s.io/kustomize/kustomize/v5',
   coldBuild: 'about a minute',
 };
+
+/** Real Helm, to render, lint and install the chart; stamped with the version its go.mod pins. */
+export const HELM: GoProgram = {
+  name: 'helm',
+  module: 'test/helm',
+  pkg: 'helm.sh/helm/v4/cmd/helm',
+  coldBuild: 'about two minutes',
+  ldflags: (goMod) => {
+    const version = /^\s*helm\.sh\/helm\/v4 (v[\d.]+)/m.exec(goMod);
+    if (!version) throw new Error('test/helm/go.mod requires no helm.sh/helm/v4 version');
+    return [`-X helm.sh/helm/v4/internal/version.version=${version[1]}`];
+  },
+};
