@@ -140,6 +140,78 @@ describe('installing with kubectl apply -k manifests/', () => {
   });
 });
 
+interface Owned {
+  metadata: { name: string; uid: string; ownerReferences?: { uid: string }[] };
+  status?: { conditions?: { type: string; message?: string }[] };
+}
+
+/**
+ * What kube-controller-manager made of Deployment `name`: its ReplicaSet's Pods once `replicas`
+ * exist, or the ReplicaFailure (Pod Security admission's refusal) that stops it creating them.
+ */
+async function podsOf(name: string, replicas: number): Promise<{ pods: number } | { refused: string }> {
+  const ns = controllerNamespace;
+  const deployment = await admin.request<Owned>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
+  return eventually(async () => {
+    const sets = await admin.list<Owned>(`/apis/apps/v1/namespaces/${ns}/replicasets`);
+    const set = sets.items.find((r) =>
+      r.metadata.ownerReferences?.some((o) => o.uid === deployment.metadata.uid),
+    );
+    if (!set) return undefined;
+    const failure = set.status?.conditions?.find((c) => c.type === 'ReplicaFailure');
+    if (failure) return { refused: failure.message ?? '' };
+    const pods = (await admin.list<Owned>(`/api/v1/namespaces/${ns}/pods`)).items.filter((p) =>
+      p.metadata.ownerReferences?.some((o) => o.uid === set.metadata.uid),
+    );
+    return pods.length === replicas ? { pods: pods.length } : undefined;
+  }, `Deployment ${name}'s ReplicaSet to create its Pods or fail to`);
+}
+
+describe('the Deployment, judged by Pod Security admission (restricted, enforced on its namespace)', () => {
+  type Deployment = ManifestObject & {
+    spec: {
+      replicas: number;
+      selector: { matchLabels: Record<string, string> };
+      template: {
+        metadata: { labels: Record<string, string> };
+        spec: {
+          securityContext: Record<string, unknown>;
+          containers: { securityContext: Record<string, unknown> }[];
+        };
+      };
+    };
+  };
+  const deploymentOf = () => structuredClone(objects.find((o) => o.kind === 'Deployment') as Deployment);
+
+  it('has its ReplicaSet create both Pods, which admission accepts', async () => {
+    const namespace = objects.find((o) => o.kind === 'Namespace')!;
+    expect(namespace.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const deployment = deploymentOf();
+    await applyObject(admin, deployment, { dryRun: false, fieldManager: 'install-test' });
+    expect(await podsOf(deployment.metadata.name, deployment.spec.replicas)).toEqual({ pods: 2 });
+  });
+
+  it('would fail if a change broke the restricted level: without runAsNonRoot, no Pod is admitted', async () => {
+    const broken = deploymentOf();
+    broken.metadata.name = 'psa-broken';
+    const labels = { 'app.kubernetes.io/name': 'psa-broken' };
+    broken.spec.selector.matchLabels = labels;
+    broken.spec.template.metadata.labels = labels;
+    delete broken.spec.template.spec.securityContext.runAsNonRoot;
+    for (const c of broken.spec.template.spec.containers) delete c.securityContext.runAsNonRoot;
+    await applyObject(admin, broken, { dryRun: false, fieldManager: 'install-test' });
+    try {
+      const found = await podsOf(broken.metadata.name, broken.spec.replicas);
+      expect(found).toEqual({
+        refused: expect.stringContaining('violates PodSecurity "restricted:latest"') as string,
+      });
+      expect((found as { refused: string }).refused).toContain('runAsNonRoot != true');
+    } finally {
+      await admin.request('DELETE', `/apis/apps/v1/namespaces/${controllerNamespace}/deployments/psa-broken`);
+    }
+  });
+});
+
 describe('the controller as its ServiceAccount, with the shipped RBAC only', () => {
   let ctl: ControllerProcess | undefined;
   afterEach(() => ensureStopped(ctl));
