@@ -77,7 +77,8 @@ const spec = z.strictObject({
   ...rules,
 });
 
-const schema = z
+/** The configuration file's schema (also the Helm chart's values.schema.json `config`, generated from it). */
+export const configSchema = z
   .strictObject({
     selectorLabel: z.string().regex(LABEL_KEY, 'must be a valid label key').default(defaults.selectorLabel),
     profiles: z
@@ -253,7 +254,7 @@ const schema = z
     }
   });
 
-export type Config = z.output<typeof schema>;
+export type Config = z.output<typeof configSchema>;
 
 /** Tunables fixed in code; runtime modules take them as required options. */
 export const FIXED = {
@@ -280,7 +281,7 @@ export class ConfigError extends Error {
 
 /** Validates a parsed document; `source` names it in errors. */
 export function parseConfig(doc: unknown, source: string): Config {
-  const result = schema.safeParse(doc ?? {}, { reportInput: true });
+  const result = configSchema.safeParse(doc ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const field = issue.path.length ? issue.path.join('.') : '(top level)';

@@ -1,17 +1,12 @@
 // The install, proved against the real API server with RBAC on: the kustomize manifests are
 // accepted (server-side dry-run, then for real); the controller, authenticated as its
 // ServiceAccount with only the shipped RBAC, does its whole job; and it can do nothing else.
-import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
-import { networkPolicyPath } from '../../src/kube/resources.ts';
-import { uniqueName } from '../support/kube.ts';
 import { applyObject, kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
-import { type ControllerProcess, ensureStopped, startProcess } from '../../harness/process.ts';
+import { startProcess } from '../../harness/process.ts';
+import { doesItsJob, podsOf } from '../support/install.ts';
 import { controllerNamespace } from '../support/users.ts';
-import { eventually } from '../../harness/wait.ts';
 
 const admin = new KubeClient(loadKubeConfig(inject('kubeconfig')));
 const controllerKubeconfig = inject('controllerKubeconfig');
@@ -79,17 +74,6 @@ async function allowed(client: KubeClient, access: Access): Promise<boolean> {
 const describeAccess = (a: Access) =>
   `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}${a.name ? ` ${a.name}` : ''}${a.namespace ? ` in ${a.namespace}` : ' (all namespaces)'}`;
 
-/** RBAC refusals in a controller's log, as "verb resource.group": the permissions it lacked. */
-function refusals(p: ControllerProcess): string[] {
-  const found = new Set<string>();
-  for (const m of p
-    .out()
-    .matchAll(/cannot (\w+) resource \\?"([^"\\]+)\\?"(?: in API group \\?"([^"\\]*)\\?")?/g)) {
-    found.add(`${m[1]} ${m[2]}${m[3] ? `.${m[3]}` : ''}`);
-  }
-  return [...found];
-}
-
 let objects: ManifestObject[];
 beforeAll(async () => {
   objects = await kustomizeBuild('manifests');
@@ -140,33 +124,6 @@ describe('installing with kubectl apply -k manifests/', () => {
   });
 });
 
-interface Owned {
-  metadata: { name: string; uid: string; ownerReferences?: { uid: string }[] };
-  status?: { conditions?: { type: string; message?: string }[] };
-}
-
-/**
- * What kube-controller-manager made of Deployment `name`: its ReplicaSet's Pods once `replicas`
- * exist, or the ReplicaFailure (Pod Security admission's refusal) that stops it creating them.
- */
-async function podsOf(name: string, replicas: number): Promise<{ pods: number } | { refused: string }> {
-  const ns = controllerNamespace;
-  const deployment = await admin.request<Owned>('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
-  return eventually(async () => {
-    const sets = await admin.list<Owned>(`/apis/apps/v1/namespaces/${ns}/replicasets`);
-    const set = sets.items.find((r) =>
-      r.metadata.ownerReferences?.some((o) => o.uid === deployment.metadata.uid),
-    );
-    if (!set) return undefined;
-    const failure = set.status?.conditions?.find((c) => c.type === 'ReplicaFailure');
-    if (failure) return { refused: failure.message ?? '' };
-    const pods = (await admin.list<Owned>(`/api/v1/namespaces/${ns}/pods`)).items.filter((p) =>
-      p.metadata.ownerReferences?.some((o) => o.uid === set.metadata.uid),
-    );
-    return pods.length === replicas ? { pods: pods.length } : undefined;
-  }, `Deployment ${name}'s ReplicaSet to create its Pods or fail to`);
-}
-
 describe('the Deployment, judged by Pod Security admission (restricted, enforced on its namespace)', () => {
   type Deployment = ManifestObject & {
     spec: {
@@ -188,7 +145,7 @@ describe('the Deployment, judged by Pod Security admission (restricted, enforced
     expect(namespace.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
     const deployment = deploymentOf();
     await applyObject(admin, deployment, { dryRun: false, fieldManager: 'install-test' });
-    expect(await podsOf(deployment.metadata.name, deployment.spec.replicas)).toEqual({ pods: 2 });
+    expect(await podsOf(admin, deployment.metadata.name, deployment.spec.replicas)).toEqual({ pods: 2 });
   });
 
   it('would fail if a change broke the restricted level: without runAsNonRoot, no Pod is admitted', async () => {
@@ -201,7 +158,7 @@ describe('the Deployment, judged by Pod Security admission (restricted, enforced
     for (const c of broken.spec.template.spec.containers) delete c.securityContext.runAsNonRoot;
     await applyObject(admin, broken, { dryRun: false, fieldManager: 'install-test' });
     try {
-      const found = await podsOf(broken.metadata.name, broken.spec.replicas);
+      const found = await podsOf(admin, broken.metadata.name, broken.spec.replicas);
       expect(found).toEqual({
         refused: expect.stringContaining('violates PodSecurity "restricted:latest"') as string,
       });
@@ -213,68 +170,11 @@ describe('the Deployment, judged by Pod Security admission (restricted, enforced
 });
 
 describe('the controller as its ServiceAccount, with the shipped RBAC only', () => {
-  let ctl: ControllerProcess | undefined;
-  afterEach(() => ensureStopped(ctl));
-
   it('creates, repairs, records Events, cleans up and leads, without one refusal', async () => {
     const configMap = objects.find((o) => o.kind === 'ConfigMap') as ManifestObject & {
       data: Record<string, string>;
     };
-    const config = join(tmpdir(), `${uniqueName('shipped-config')}.yaml`);
-    await writeFile(config, configMap.data['controller.yaml']!);
-    ctl = startProcess(['--kubeconfig', controllerKubeconfig, '--config', config, '--leader-elect'], {
-      LEADER_ELECTION_NAMESPACE: controllerNamespace,
-    });
-    const p = ctl;
-    // A wait that fails with the permissions the controller was refused, if any.
-    const step = async <T>(what: string, check: () => Promise<T | undefined | false>) => {
-      try {
-        return await eventually(check, what, 20_000);
-      } catch (err) {
-        const missing = refusals(p);
-        throw missing.length ? new Error(`${what}: the shipped RBAC lacks ${missing.join(', ')}`) : err;
-      }
-    };
-
-    await step('leadership (Lease create, get, update)', () =>
-      Promise.resolve(p.logs().some((l) => l.msg === 'became leader; reconciling')),
-    );
-    const ns = uniqueName('it-rbac');
-    await admin.request('POST', '/api/v1/namespaces', {
-      body: { metadata: { name: ns, labels: { isolation: 'strict' } } },
-    });
-    const list = async () =>
-      (
-        await admin.list<{ metadata: { name: string } }>(
-          `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`,
-        )
-      ).items;
-    await step(
-      'the three policies (server-side apply creating them)',
-      async () => (await list()).length === 3,
-    );
-    for (let i = 0; i < 2; i++) {
-      await admin.request('DELETE', networkPolicyPath(ns, 'allow-dns'));
-      await step(`allow-dns repaired, time ${i + 1}`, () =>
-        admin.request('GET', networkPolicyPath(ns, 'allow-dns')),
-      );
-    }
-    await step('the repeated PolicyRepaired Event counted in a series (Event create, patch)', async () => {
-      const events = await admin.list<{ reason: string; series?: { count: number } }>(
-        `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
-      );
-      return events.items.some((e) => e.reason === 'PolicyRepaired' && (e.series?.count ?? 0) >= 2);
-    });
-    await admin.request('PATCH', `/api/v1/namespaces/${ns}`, {
-      body: { metadata: { labels: { isolation: null } } },
-      contentType: 'application/merge-patch+json',
-    });
-    await step('the policies removed when the label goes (delete)', async () => (await list()).length === 0);
-
-    p.child.kill('SIGTERM');
-    expect(await p.exited).toBe(0);
-    expect(p.logs().map((l) => l.msg)).toContain('released the lease');
-    expect(refusals(p)).toEqual([]);
+    await doesItsJob(admin, controllerKubeconfig, configMap.data['controller.yaml']!);
   });
 
   it('holds every permission it uses', async () => {

@@ -1,7 +1,7 @@
 // The shipped manifests: rendered by kustomize (built from the Go module proxy) and applied to
 // the local control plane with server-side apply, as `kubectl apply --server-side -k` would.
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { KubeClient } from '../../src/kube/client.ts';
@@ -14,13 +14,20 @@ export interface ManifestObject {
   [field: string]: unknown;
 }
 
-/** `kustomize build <dir>` (relative to the repository), as objects. */
+/** `kustomize build <dir>` (relative to the repository, or absolute), as objects. */
 export async function kustomizeBuild(dir: string): Promise<ManifestObject[]> {
   const kustomize = await ensureGoBinary(KUSTOMIZE);
-  const { stdout } = await promisify(execFile)(kustomize, ['build', join(repoRoot, dir)], {
+  const { stdout } = await promisify(execFile)(kustomize, ['build', resolve(repoRoot, dir)], {
     maxBuffer: 16 * 1024 * 1024,
   });
-  return parseAllDocuments(stdout).map((d) => d.toJS() as ManifestObject);
+  return manifestObjects(stdout);
+}
+
+/** The objects of a multi-document YAML stream; empty documents left out. */
+export function manifestObjects(text: string): ManifestObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as ManifestObject | null)
+    .filter((o): o is ManifestObject => o !== null);
 }
 
 interface ApiResourceList {

@@ -1,0 +1,174 @@
+// The Helm chart, with real Helm: it renders what kustomize renders (object by object, for the
+// defaults and for each optional component), lints, refuses bad values naming them, and installs
+// for real: its Deployment's Pods pass Pod Security admission and the controller does its whole
+// job under the chart's RBAC.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import { CHART_DIR, helm } from '../../harness/chart.ts';
+import { repoRoot } from '../../harness/gobuild.ts';
+import { version } from '../../harness/image.ts';
+import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
+import { doesItsJob, podsOf } from '../support/install.ts';
+import { applyObject, kustomizeBuild, type ManifestObject, manifestObjects } from '../support/manifests.ts';
+import { controllerNamespace } from '../support/users.ts';
+
+const kubeconfig = inject('kubeconfig');
+const admin = new KubeClient(loadKubeConfig(kubeconfig));
+const RELEASE = 'namespace-isolation-controller';
+/** The labels Helm's convention adds to every object, beyond kustomize's. */
+const HELM_LABELS = [
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/version',
+  'helm.sh/chart',
+];
+
+afterAll(() => admin.close());
+
+const render = async (...set: string[]) =>
+  manifestObjects(
+    await helm([
+      'template',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      controllerNamespace,
+      ...set.flatMap((s) => ['--set', s]),
+    ]),
+  );
+
+const key = (o: ManifestObject) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/**
+ * An object as compared: Helm's own labels dropped, the configuration file parsed (the chart
+ * writes it from values, kustomize copies the file with its comments).
+ */
+function comparable(o: ManifestObject, labels: 'all' | 'theirs-only'): ManifestObject {
+  const copy = structuredClone(o) as ManifestObject & { data?: Record<string, string> };
+  const own = { ...copy.metadata.labels };
+  for (const l of HELM_LABELS) delete own[l];
+  if (labels === 'theirs-only') delete copy.metadata.labels;
+  else copy.metadata.labels = own;
+  if (copy.kind === 'ConfigMap' && copy.data?.['controller.yaml'] !== undefined) {
+    (copy as Record<string, unknown>).data = {
+      'controller.yaml': parse(copy.data['controller.yaml']) as unknown,
+    };
+  }
+  return copy;
+}
+
+/**
+ * The chart's objects equal kustomize's, one by one: every field, and kustomize's labels. Objects
+ * from a component (which kustomize's base labels do not reach) may carry the base's labels too.
+ */
+function expectSame(chart: ManifestObject[], kustomize: ManifestObject[], base: ManifestObject[]) {
+  expect(chart.map(key).sort()).toEqual(kustomize.map(key).sort());
+  const inBase = new Set(base.map(key));
+  for (const want of kustomize) {
+    const got = chart.find((o) => key(o) === key(want))!;
+    if (inBase.has(key(want))) {
+      expect(comparable(got, 'all'), key(want)).toEqual(comparable(want, 'all'));
+    } else {
+      expect(comparable(got, 'theirs-only'), key(want)).toEqual(comparable(want, 'theirs-only'));
+      expect(got.metadata.labels, key(want)).toMatchObject(want.metadata.labels ?? {});
+    }
+  }
+}
+
+describe('the Helm chart', () => {
+  it('passes helm lint', async () => {
+    expect(await helm(['lint', '--strict', CHART_DIR])).toContain('0 chart(s) failed');
+  });
+
+  it('renders with default values what kustomize build manifests/ renders, object by object, but the Namespace', async () => {
+    const kustomize = await kustomizeBuild('manifests');
+    const chart = await render();
+    // Helm cannot create the namespace it installs into: `kubectl create namespace` (with the
+    // Pod Security labels) comes first, as the README says.
+    const withoutNamespace = kustomize.filter((o) => o.kind !== 'Namespace');
+    expectSame(chart, withoutNamespace, withoutNamespace);
+    const deployment = chart.find((o) => o.kind === 'Deployment')!;
+    expect(JSON.stringify(deployment)).toContain(`namespace-isolation-controller:${version}"`);
+  });
+
+  it.each([
+    [
+      'manifests/overlays/monitoring',
+      [
+        'monitoring.serviceMonitor.enabled=true',
+        'monitoring.prometheusRule.enabled=true',
+        'monitoring.dashboard.enabled=true',
+      ],
+    ],
+    ['manifests/overlays/policy-reports', ['policyReports.enabled=true', 'policyReports.installCRD=true']],
+    ['manifests/overlays/guardrails', ['guardrails.enabled=true']],
+    ['kube-apiserver-access', ['kubeApiserverAccess.enabled=true']],
+  ])('renders %s with %j', async (overlay, set) => {
+    const base = (await kustomizeBuild('manifests')).filter((o) => o.kind !== 'Namespace');
+    let kustomize: ManifestObject[];
+    if (overlay === 'kube-apiserver-access') {
+      // No overlay ships for it: one made here, as a user would.
+      const dir = join(repoRoot, '.cache', 'overlay-kube-apiserver-access');
+      await mkdir(dir, { recursive: true });
+      await writeFile(
+        join(dir, 'kustomization.yaml'),
+        'resources: [../../manifests/base]\ncomponents: [../../manifests/components/kube-apiserver-access]\n',
+      );
+      kustomize = await kustomizeBuild(dir);
+      await rm(dir, { recursive: true });
+    } else {
+      kustomize = await kustomizeBuild(overlay);
+    }
+    expectSame(
+      await render(...set),
+      kustomize.filter((o) => o.kind !== 'Namespace'),
+      base,
+    );
+  });
+
+  it('refuses a bad value, naming it, before anything is sent', async () => {
+    await expect(render('replicas=two')).rejects.toThrow("at '/replicas': got string, want integer");
+    await expect(render('config.optOut=keep')).rejects.toThrow(
+      "at '/config/optOut': value must be one of 'delete', 'orphan'",
+    );
+    await expect(render('config.concurrency=0')).rejects.toThrow("at '/config/concurrency'");
+    await expect(render('config.profiles.strict=nothing')).rejects.toThrow("at '/config/profiles/strict'");
+    await expect(render('monitoring.serviceMonitr.enabled=true')).rejects.toThrow(
+      "additional properties 'serviceMonitr' not allowed",
+    );
+  });
+
+  it('refuses the shipped guardrails in another namespace, saying how to render its own', async () => {
+    await expect(
+      helm(['template', RELEASE, CHART_DIR, '--namespace', 'elsewhere', '--set', 'guardrails.enabled=true']),
+    ).rejects.toThrow('render guardrails --config');
+  });
+
+  it('installs with helm install: server-side dry-run, then for real; Pods admitted; the controller does its job under its RBAC', async () => {
+    const namespacePath = `/api/v1/namespaces/${controllerNamespace}`;
+    // The namespace as the README has it made, with its Pod Security labels.
+    await applyObject(
+      admin,
+      (await kustomizeBuild('manifests')).find((o) => o.kind === 'Namespace')!,
+      {
+        dryRun: false,
+        fieldManager: 'chart-test',
+      },
+    );
+    const common = ['--namespace', controllerNamespace, '--kubeconfig', kubeconfig, '--take-ownership'];
+    await helm(['install', RELEASE, CHART_DIR, ...common, '--dry-run=server']);
+    await helm(['install', RELEASE, CHART_DIR, ...common, '--wait=false']);
+    try {
+      expect(await podsOf(admin, 'namespace-isolation-controller', 2)).toEqual({ pods: 2 });
+      const configMap = await admin.request<{ data: Record<string, string> }>(
+        'GET',
+        `${namespacePath}/configmaps/namespace-isolation-controller-config`,
+      );
+      await doesItsJob(admin, inject('controllerKubeconfig'), configMap.data['controller.yaml']!);
+    } finally {
+      await helm(['uninstall', RELEASE, '--namespace', controllerNamespace, '--kubeconfig', kubeconfig]);
+    }
+  });
+});
