@@ -5,7 +5,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { repoRoot } from './gobuild.ts';
 
@@ -27,7 +38,7 @@ export interface Engine {
   env: NodeJS.ProcessEnv;
 }
 
-/** Docker if its daemon answers; otherwise podman with runc, set up as ../shared/CONTAINERS.md says. */
+/** Docker if its daemon answers; otherwise podman with runc, set up as docs/development.md says. */
 export async function containerEngine(): Promise<Engine> {
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0) {
     return { name: 'docker', command: ['docker'], env: process.env };
@@ -112,9 +123,7 @@ async function nodeBase(engine: Engine, log: (line: string) => void): Promise<st
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     if (made.status !== 0) throw new Error(`mmdebstrap exited ${made.status}`);
-    await rm(tarball, { force: true });
-    await copyFile(part, tarball);
-    await rm(part);
+    await rename(part, tarball);
   }
   if (!imageExists(engine, DEBIAN_BASE)) {
     await engineRun(engine, ['import', tarball, DEBIAN_BASE]);
@@ -125,7 +134,7 @@ async function nodeBase(engine: Engine, log: (line: string) => void): Promise<st
     // This machine's trust store, for npm in the build stages (egress may pass a TLS-inspecting
     // proxy whose CA only the machine knows). The final image takes Debian's bundle, not this one.
     await copyFile(HOST_CA, join(context, 'build-ca.crt'));
-    spawnSync('cp', ['-a', npm, join(context, 'npm')]);
+    await cp(npm, join(context, 'npm'), { recursive: true, verbatimSymlinks: true });
     await writeFile(
       join(context, 'Containerfile'),
       [
