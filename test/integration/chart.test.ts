@@ -157,7 +157,16 @@ describe('the Helm chart', () => {
         fieldManager: 'chart-test',
       },
     );
-    const common = ['--namespace', controllerNamespace, '--kubeconfig', kubeconfig, '--take-ownership'];
+    // Over the objects install.test.ts applied, if it ran first: taken over as when a cluster moves
+    // from kubectl apply -k to Helm (ownership, and server-side apply's fields).
+    const common = [
+      '--namespace',
+      controllerNamespace,
+      '--kubeconfig',
+      kubeconfig,
+      '--take-ownership',
+      '--force-conflicts',
+    ];
     await helm(['install', RELEASE, CHART_DIR, ...common, '--dry-run=server']);
     await helm(['install', RELEASE, CHART_DIR, ...common, '--wait=false']);
     try {
