@@ -116,7 +116,8 @@ async function nodeBase(engine: Engine, log: (line: string) => void): Promise<st
       throw new Error('mmdebstrap is not installed: apt-get install mmdebstrap (it makes the offline base)');
     }
     log(`making ${tarball} from Debian's packages (about 20 s)…`);
-    const part = `${tarball}.part`;
+    // mmdebstrap picks the format from the name: a .tar, written aside and renamed when whole.
+    const part = join(cacheDir, 'bookworm-minbase.part.tar');
     const made = spawnSync(
       'mmdebstrap',
       ['--variant=minbase', '--include=ca-certificates', 'bookworm', part],
