@@ -10,11 +10,10 @@ import { MANAGED_SELECTOR } from '../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../src/policy/profiles.ts';
 import { ControlPlane, repoRoot } from '../harness/controlplane.ts';
 import { installCrds } from '../harness/crds.ts';
-import { type ControllerProcess, ensureStopped, startProcess } from '../harness/process.ts';
+import { type ControllerProcess, ensureStopped, freePort, startProcess } from '../harness/process.ts';
 import { eventually } from '../harness/wait.ts';
 import { type Policy, PolicyWatch } from '../harness/policywatch.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -157,14 +156,6 @@ export async function deploymentNodeOptions(): Promise<string> {
   };
   const env = deployment.spec.template.spec.containers[0]?.env ?? [];
   return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** The controller's own count of NetworkPolicy writes, and its API requests by method. */

@@ -18,6 +18,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { VERSION } from '../src/version.ts';
 import { repoRoot } from './gobuild.ts';
 
 const cacheDir = join(repoRoot, '.cache', 'image');
@@ -25,11 +26,8 @@ const DEBIAN_BASE = 'localhost/debian:bookworm-minbase';
 const NODE_BASE = 'localhost/node:24-bookworm-local';
 const HOST_CA = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
 
-export const version: string = (
-  JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string }
-).version;
 /** The name the shipped manifests and the chart pull, at package.json's version. */
-export const IMAGE = `ghcr.io/namespace-isolation-controller/namespace-isolation-controller:${version}`;
+export const IMAGE = `ghcr.io/namespace-isolation-controller/namespace-isolation-controller:${VERSION}`;
 
 export interface Engine {
   name: 'docker' | 'podman';
@@ -60,10 +58,10 @@ export async function containerEngine(): Promise<Engine> {
 export async function engineRun(
   engine: Engine,
   args: string[],
-  options: { log?: (line: string) => void; cwd?: string } = {},
+  options: { log?: (line: string) => void } = {},
 ): Promise<string> {
   const [bin, ...pre] = engine.command;
-  const child = spawn(bin, [...pre, ...args], { cwd: options.cwd ?? repoRoot, env: engine.env });
+  const child = spawn(bin, [...pre, ...args], { cwd: repoRoot, env: engine.env });
   let out = '';
   const take = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -202,7 +200,7 @@ export async function ensureImage(
   ) {
     return { engine, image: IMAGE, built: false };
   }
-  const buildArgs = ['--build-arg', `VERSION=${version}`];
+  const buildArgs = ['--build-arg', `VERSION=${VERSION}`];
   if (engine.name === 'podman') buildArgs.push('--build-arg', `NODE_IMAGE=${await nodeBase(engine, log)}`);
   log(`building ${IMAGE} with ${engine.name}…`);
   await engineRun(engine, ['build', '--network=host', ...buildArgs, '-t', IMAGE, '-f', 'Dockerfile', '.'], {

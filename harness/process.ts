@@ -2,6 +2,7 @@
 // lines, its exit code, and its metrics and probe endpoints.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -111,4 +112,13 @@ export async function configFile(changes: Record<string, unknown>): Promise<stri
   const path = join(await mkdtemp(join(tmpdir(), 'nic-config-')), 'controller.yaml');
   await writeFile(path, stringify({ ...config, ...changes }));
   return path;
+}
+
+/** A TCP port of 127.0.0.1 free at the time of asking, for a server started elsewhere (a container). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -4,11 +4,11 @@
 // job under the chart's RBAC.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { CHART_DIR, helm } from '../../harness/chart.ts';
 import { repoRoot } from '../../harness/gobuild.ts';
-import { version } from '../../harness/image.ts';
+import { VERSION as version } from '../../src/version.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { doesItsJob, podsOf } from '../support/install.ts';
 import { applyObject, kustomizeBuild, type ManifestObject, manifestObjects } from '../support/manifests.ts';
@@ -25,6 +25,14 @@ const HELM_LABELS = [
   'helm.sh/chart',
 ];
 
+/** `kustomize build manifests/`: the Namespace, and the objects the chart must render too. */
+let namespace: ManifestObject;
+let base: ManifestObject[];
+beforeAll(async () => {
+  const objects = await kustomizeBuild('manifests');
+  namespace = objects.find((o) => o.kind === 'Namespace')!;
+  base = objects.filter((o) => o !== namespace);
+});
 afterAll(() => admin.close());
 
 const render = async (...set: string[]) =>
@@ -83,12 +91,10 @@ describe('the Helm chart', () => {
   });
 
   it('renders with default values what kustomize build manifests/ renders, object by object, but the Namespace', async () => {
-    const kustomize = await kustomizeBuild('manifests');
     const chart = await render();
     // Helm cannot create the namespace it installs into: `kubectl create namespace` (with the
     // Pod Security labels) comes first, as the README says.
-    const withoutNamespace = kustomize.filter((o) => o.kind !== 'Namespace');
-    expectSame(chart, withoutNamespace, withoutNamespace);
+    expectSame(chart, base, base);
     const deployment = chart.find((o) => o.kind === 'Deployment')!;
     expect(JSON.stringify(deployment)).toContain(`namespace-isolation-controller:${version}"`);
   });
@@ -106,7 +112,6 @@ describe('the Helm chart', () => {
     ['manifests/overlays/guardrails', ['guardrails.enabled=true']],
     ['kube-apiserver-access', ['kubeApiserverAccess.enabled=true']],
   ])('renders %s with %j', async (overlay, set) => {
-    const base = (await kustomizeBuild('manifests')).filter((o) => o.kind !== 'Namespace');
     let kustomize: ManifestObject[];
     if (overlay === 'kube-apiserver-access') {
       // No overlay ships for it: one made here, as a user would.
@@ -149,14 +154,10 @@ describe('the Helm chart', () => {
   it('installs with helm install: server-side dry-run, then for real; Pods admitted; the controller does its job under its RBAC', async () => {
     const namespacePath = `/api/v1/namespaces/${controllerNamespace}`;
     // The namespace as the README has it made, with its Pod Security labels.
-    await applyObject(
-      admin,
-      (await kustomizeBuild('manifests')).find((o) => o.kind === 'Namespace')!,
-      {
-        dryRun: false,
-        fieldManager: 'chart-test',
-      },
-    );
+    await applyObject(admin, namespace, {
+      dryRun: false,
+      fieldManager: 'chart-test',
+    });
     // Over the objects install.test.ts applied, if it ran first: taken over as when a cluster moves
     // from kubectl apply -k to Helm (ownership, and server-side apply's fields).
     const common = [

@@ -5,12 +5,13 @@
 // serves /metrics, and exits 0 on SIGTERM well inside the grace period.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { type Engine, engineRun, ensureImage, version } from '../../harness/image.ts';
+import { type Engine, engineRun, ensureImage } from '../../harness/image.ts';
+import { VERSION as version } from '../../src/version.ts';
+import { freePort } from '../../harness/process.ts';
 import { eventually } from '../../harness/wait.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { STRICT, fixtures } from '../support/fixtures.ts';
@@ -22,14 +23,6 @@ const admin = new KubeClient(loadKubeConfig(kubeconfig));
 const { namespace, managedNames } = fixtures(kubeconfig);
 /** The Deployment's terminationGracePeriodSeconds: `stop` sends SIGKILL after it. */
 const GRACE_SECONDS = 30;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  const { port } = server.address() as { port: number };
-  await new Promise((res) => server.close(res));
-  return port;
-}
 
 /** The admin kubeconfig with its token handed over by an exec plugin: node inside the image. */
 async function execKubeconfig(dir: string): Promise<string> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CHART_DIR, chartSchema, SCHEMA_PATH } from '../../harness/chart.ts';
-import { version } from '../../harness/image.ts';
+import { VERSION as version } from '../../src/version.ts';
 
 describe('the Helm chart', () => {
   it("takes its version and appVersion from package.json's", async () => {
