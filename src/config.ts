@@ -2,7 +2,8 @@
 // default), and holds the tunables that are not configurable: the one home of defaults.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import en from 'zod/v4/locales/en.js';
+import * as z from 'zod/mini';
 import { parseCidr } from './policy/cidr.ts';
 import { policyTypes } from './policy/evaluate.ts';
 import { bindingName } from './policy/guardrails.ts';
@@ -22,237 +23,260 @@ import {
 import { LABEL_KEY, LABEL_VALUE, templateProblem } from './policy/template.ts';
 import type { NetworkPolicySpec } from './policy/types.ts';
 
+// zod/mini, with English messages only: zod's full API and every locale cost 14 MB of memory and
+// 40 ms of start-up, for one schema read once.
+z.config(en());
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const dnsName = z
   .string()
-  .max(63)
-  .regex(
-    DNS_LABEL,
-    'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric',
+  .check(
+    z.maxLength(63),
+    z.regex(
+      DNS_LABEL,
+      'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric',
+    ),
   );
-const labelValue = z.string().max(63).regex(LABEL_VALUE, 'must be a valid label value');
+const labelValue = z.string().check(z.maxLength(63), z.regex(LABEL_VALUE, 'must be a valid label value'));
+const profileName = labelValue.check(z.minLength(1));
+const labelKey = z.string().check(z.regex(LABEL_KEY, 'must be a valid label key'));
 // In a policy's selectors a value may read the namespace's name or labels (policy/template.ts).
-const templatedValue = z.string().superRefine((value, ctx) => {
-  const problem = templateProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', input: value, message: problem });
-});
-const labels = z.record(z.string().regex(LABEL_KEY, 'must be a valid label key'), templatedValue);
+const templatedValue = z.string().check(
+  z.superRefine((value, ctx) => {
+    const problem = templateProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', input: value, message: problem });
+  }),
+);
 const selector = z.strictObject({
-  matchLabels: labels.optional(),
-  matchExpressions: z
-    .array(
+  matchLabels: z.optional(z.record(labelKey, templatedValue)),
+  matchExpressions: z.optional(
+    z.array(
       z.strictObject({
-        key: z.string().regex(LABEL_KEY, 'must be a valid label key'),
+        key: labelKey,
         operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-        values: z.array(templatedValue).optional(),
+        values: z.optional(z.array(templatedValue)),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 const cidr = z
   .string()
-  .refine((s) => parseCidr(s) !== undefined, 'must be a CIDR block, e.g. 10.0.0.0/8 or fd00::/8');
+  .check(z.refine((s) => parseCidr(s) !== undefined, 'must be a CIDR block, e.g. 10.0.0.0/8 or fd00::/8'));
 const peer = z.strictObject({
-  podSelector: selector.optional(),
-  namespaceSelector: selector.optional(),
-  ipBlock: z.strictObject({ cidr, except: z.array(cidr).optional() }).optional(),
+  podSelector: z.optional(selector),
+  namespaceSelector: z.optional(selector),
+  ipBlock: z.optional(z.strictObject({ cidr, except: z.optional(z.array(cidr)) })),
 });
+const portNumber = z.int().check(z.gte(1), z.lte(65535));
 const port = z.strictObject({
-  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
-  port: z.union([z.number().int().min(1).max(65535), z.string().regex(DNS_LABEL).max(15)]).optional(),
-  endPort: z.number().int().min(1).max(65535).optional(),
+  protocol: z.optional(z.enum(['TCP', 'UDP', 'SCTP'])),
+  port: z.optional(z.union([portNumber, z.string().check(z.regex(DNS_LABEL), z.maxLength(15))])),
+  endPort: z.optional(portNumber),
 });
 const rules = {
-  ingress: z
-    .array(z.strictObject({ from: z.array(peer).optional(), ports: z.array(port).optional() }))
-    .optional(),
-  egress: z
-    .array(z.strictObject({ to: z.array(peer).optional(), ports: z.array(port).optional() }))
-    .optional(),
+  ingress: z.optional(
+    z.array(z.strictObject({ from: z.optional(z.array(peer)), ports: z.optional(z.array(port)) })),
+  ),
+  egress: z.optional(
+    z.array(z.strictObject({ to: z.optional(z.array(peer)), ports: z.optional(z.array(port)) })),
+  ),
 };
 const spec = z.strictObject({
   podSelector: selector,
-  policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
+  policyTypes: z.optional(z.array(z.enum(['Ingress', 'Egress']))),
   ...rules,
 });
+/** A number within [min, max]; whole when `int`. */
+const range = (min: number, max: number, int = false) =>
+  (int ? z.int() : z.number()).check(z.gte(min), z.lte(max));
+const positive = (max: number) => z.number().check(z.positive(), z.lte(max));
 
 /** The configuration file's schema (also the Helm chart's values.schema.json `config`, generated from it). */
 export const configSchema = z
   .strictObject({
-    selectorLabel: z.string().regex(LABEL_KEY, 'must be a valid label key').default(defaults.selectorLabel),
-    profiles: z
-      .record(labelValue.min(1), z.array(dnsName).min(1, 'a profile needs at least one policy'))
-      .default(defaults.profiles),
-    policies: z.record(dnsName, spec).default(defaults.policies),
-    dns: z
-      .strictObject({
-        preset: z.enum(DNS_PRESETS).default(defaults.dns.preset),
-        nodeLocalAddress: z
-          .string()
-          .regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address, e.g. 169.254.20.10')
-          .refine((a) => parseCidr(`${a}/32`) !== undefined, 'must be an IPv4 address, e.g. 169.254.20.10')
-          .default(defaults.dns.nodeLocalAddress),
-      })
-      .default(defaults.dns),
-    excludedNamespaces: z.array(dnsName).default(defaults.excludedNamespaces),
-    sanctioned: z.record(labelValue.min(1), z.strictObject(rules)).default({}),
-    legacyAnnotation: z
-      .strictObject({ enabled: z.boolean(), profile: z.string() })
-      .default(defaults.legacyAnnotation),
-    guardrails: z
-      .strictObject({
-        serviceAccount: z
-          .strictObject({ namespace: dnsName, name: z.string().min(1).max(253) })
-          .default(defaults.guardrails.serviceAccount),
-        gatePolicies: z.record(labelValue.min(1), dnsName).default({}),
-        maxExceptionHours: z
-          .number()
-          .positive()
-          .max(24 * 366)
-          .default(defaults.guardrails.maxExceptionHours),
-      })
-      .default(defaults.guardrails),
-    optOut: z.enum(['delete', 'orphan']).default('delete'),
-    resyncPeriodSeconds: z.number().int().min(10).max(86_400).default(600),
+    selectorLabel: z._default(labelKey, defaults.selectorLabel),
+    profiles: z._default(
+      z.record(profileName, z.array(dnsName).check(z.minLength(1, 'a profile needs at least one policy'))),
+      defaults.profiles,
+    ),
+    policies: z._default(z.record(dnsName, spec), defaults.policies),
+    dns: z._default(
+      z.strictObject({
+        preset: z._default(z.enum(DNS_PRESETS), defaults.dns.preset),
+        nodeLocalAddress: z._default(
+          z.string().check(
+            z.regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address, e.g. 169.254.20.10'),
+            z.refine(
+              (a) => parseCidr(`${a}/32`) !== undefined,
+              'must be an IPv4 address, e.g. 169.254.20.10',
+            ),
+          ),
+          defaults.dns.nodeLocalAddress,
+        ),
+      }),
+      defaults.dns,
+    ),
+    excludedNamespaces: z._default(z.array(dnsName), defaults.excludedNamespaces),
+    sanctioned: z._default(z.record(profileName, z.strictObject(rules)), {}),
+    legacyAnnotation: z._default(
+      z.strictObject({ enabled: z.boolean(), profile: z.string() }),
+      defaults.legacyAnnotation,
+    ),
+    guardrails: z._default(
+      z.strictObject({
+        serviceAccount: z._default(
+          z.strictObject({ namespace: dnsName, name: z.string().check(z.minLength(1), z.maxLength(253)) }),
+          defaults.guardrails.serviceAccount,
+        ),
+        gatePolicies: z._default(z.record(profileName, dnsName), {}),
+        maxExceptionHours: z._default(positive(24 * 366), defaults.guardrails.maxExceptionHours),
+      }),
+      defaults.guardrails,
+    ),
+    optOut: z._default(z.enum(['delete', 'orphan']), 'delete'),
+    resyncPeriodSeconds: z._default(range(10, 86_400, true), 600),
     // The API server sends a bookmark on every watch about once a minute, so more than 60.
-    watchSilenceSeconds: z.number().min(1).max(3600).default(90),
+    watchSilenceSeconds: z._default(range(1, 3600), 90),
     // Initial lists as one watch stream (sendInitialEvents) where the API server offers it.
-    streamingLists: z.boolean().default(true),
-    concurrency: z.number().int().min(1).max(64).default(4),
+    streamingLists: z._default(z.boolean(), true),
+    concurrency: z._default(range(1, 64, true), 4),
     // A changed configuration or new API server endpoints reach the namespaces at this pace.
-    rollout: z
-      .strictObject({ namespacesPerSecond: z.number().positive().max(10_000) })
-      .default({ namespacesPerSecond: 100 }),
+    rollout: z._default(z.strictObject({ namespacesPerSecond: positive(10_000) }), {
+      namespacesPerSecond: 100,
+    }),
     // Below the pod's terminationGracePeriodSeconds (30 by default), which also covers releasing the lease.
-    gracefulShutdownSeconds: z.number().min(1).max(3600).default(20),
-    backoff: z
-      .strictObject({
-        baseMilliseconds: z.number().int().min(1).max(60_000),
-        maxSeconds: z.number().min(1).max(86_400),
-      })
-      .default({ baseMilliseconds: 5, maxSeconds: 1000 }),
-    rateLimit: z
-      .strictObject({ qps: z.number().positive().max(10_000), burst: z.number().int().min(1).max(100_000) })
-      .default({ qps: 10, burst: 100 }),
-    leaderElection: z
-      .strictObject({
+    gracefulShutdownSeconds: z._default(range(1, 3600), 20),
+    backoff: z._default(
+      z.strictObject({ baseMilliseconds: range(1, 60_000, true), maxSeconds: range(1, 86_400) }),
+      { baseMilliseconds: 5, maxSeconds: 1000 },
+    ),
+    rateLimit: z._default(z.strictObject({ qps: positive(10_000), burst: range(1, 100_000, true) }), {
+      qps: 10,
+      burst: 100,
+    }),
+    leaderElection: z._default(
+      z.strictObject({
         // A Lease's duration is a whole number of seconds in the API.
-        leaseDurationSeconds: z.number().int().min(1).max(3600),
-        renewDeadlineSeconds: z.number().positive().max(3600),
-        retryPeriodSeconds: z.number().positive().max(3600),
-      })
-      .default({ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }),
+        leaseDurationSeconds: range(1, 3600, true),
+        renewDeadlineSeconds: positive(3600),
+        retryPeriodSeconds: positive(3600),
+      }),
+      { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+    ),
   })
-  .superRefine((c, ctx) => {
-    const builtIn = (name: string) =>
-      BUILT_IN_POLICIES.includes(name) && !(name === DNS_POLICY && c.dns.preset === 'custom');
-    for (const name of Object.keys(c.policies)) {
-      if (!builtIn(name)) continue;
-      ctx.addIssue({
-        code: 'custom',
-        path: ['policies', name],
-        input: name,
-        message:
-          name === DNS_POLICY
-            ? `is built from dns.preset (${c.dns.preset}); remove it, or set dns.preset: custom to write it yourself`
-            : `is a built-in policy; list it in a profile as it is, or give yours another name`,
-      });
-    }
-    for (const [profile, names] of Object.entries(c.profiles)) {
-      names.forEach((name, i) => {
-        const problem =
-          name === SANCTIONED_POLICY
-            ? Object.hasOwn(c.sanctioned, profile)
-              ? undefined
-              : `is made from sanctioned.${profile}, which is not set`
-            : Object.hasOwn(c.policies, name) || builtIn(name)
-              ? undefined
-              : `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')}; built in: ${BUILT_IN_POLICIES.filter(builtIn).join(', ')})`;
-        if (problem)
-          ctx.addIssue({ code: 'custom', path: ['profiles', profile, i], input: name, message: problem });
-      });
-    }
-    for (const [profile, gate] of Object.entries(c.guardrails.gatePolicies)) {
-      const problem = !Object.hasOwn(c.profiles, profile)
-        ? `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`
-        : !c.profiles[profile]!.includes(gate)
-          ? `must be one of profile ${profile}'s policies (${c.profiles[profile]!.join(', ')}): pods wait for the gate policy, so it must be one the controller puts there`
-          : undefined;
-      if (problem) {
+  .check(
+    z.superRefine((c, ctx) => {
+      const builtIn = (name: string) =>
+        BUILT_IN_POLICIES.includes(name) && !(name === DNS_POLICY && c.dns.preset === 'custom');
+      for (const name of Object.keys(c.policies)) {
+        if (!builtIn(name)) continue;
         ctx.addIssue({
           code: 'custom',
-          path: ['guardrails', 'gatePolicies', profile],
-          input: gate,
-          message: problem,
+          path: ['policies', name],
+          input: name,
+          message:
+            name === DNS_POLICY
+              ? `is built from dns.preset (${c.dns.preset}); remove it, or set dns.preset: custom to write it yourself`
+              : `is a built-in policy; list it in a profile as it is, or give yours another name`,
         });
       }
-    }
-    // Each profile's Pod gate binding is named after it, lowercased: two may not meet.
-    const bindings = new Map<string, string>();
-    for (const profile of Object.keys(c.profiles)) {
-      const name = bindingName(profile, 'x');
-      const other = bindings.get(name);
-      if (other !== undefined) {
+      for (const [profile, names] of Object.entries(c.profiles)) {
+        names.forEach((name, i) => {
+          const problem =
+            name === SANCTIONED_POLICY
+              ? Object.hasOwn(c.sanctioned, profile)
+                ? undefined
+                : `is made from sanctioned.${profile}, which is not set`
+              : Object.hasOwn(c.policies, name) || builtIn(name)
+                ? undefined
+                : `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')}; built in: ${BUILT_IN_POLICIES.filter(builtIn).join(', ')})`;
+          if (problem)
+            ctx.addIssue({ code: 'custom', path: ['profiles', profile, i], input: name, message: problem });
+        });
+      }
+      for (const [profile, gate] of Object.entries(c.guardrails.gatePolicies)) {
+        const problem = !Object.hasOwn(c.profiles, profile)
+          ? `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`
+          : !c.profiles[profile]!.includes(gate)
+            ? `must be one of profile ${profile}'s policies (${c.profiles[profile]!.join(', ')}): pods wait for the gate policy, so it must be one the controller puts there`
+            : undefined;
+        if (problem) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['guardrails', 'gatePolicies', profile],
+            input: gate,
+            message: problem,
+          });
+        }
+      }
+      // Each profile's Pod gate binding is named after it, lowercased: two may not meet.
+      const bindings = new Map<string, string>();
+      for (const profile of Object.keys(c.profiles)) {
+        const name = bindingName(profile, 'x');
+        const other = bindings.get(name);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['profiles', profile],
+            input: profile,
+            message: `differs from profile ${other} only in case or "_" and "-": their admission guardrails would share a name; rename one`,
+          });
+        }
+        bindings.set(name, profile);
+      }
+      const { policies: withBuiltIns } = expand({ ...c, sanctioned: {} });
+      for (const [profile, rules] of Object.entries(c.sanctioned)) {
+        if (!Object.hasOwn(c.profiles, profile)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sanctioned', profile],
+            input: profile,
+            message: `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+          });
+          continue;
+        }
+        // Installed as a policy, a rule isolates its direction: only where the profile already does.
+        const specs = c.profiles[profile]!.map((n) => withBuiltIns[n]);
+        for (const direction of ['ingress', 'egress'] as const) {
+          if (!rules[direction]?.length || specs.some((s) => s && policyTypes(s).includes(direction)))
+            continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sanctioned', profile, direction],
+            input: rules[direction],
+            message: `profile ${profile} does not isolate ${direction}: as a policy, these rules would deny the rest of its ${direction}; remove them or add a policy that isolates ${direction} to the profile`,
+          });
+        }
+      }
+      if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['profiles', profile],
-          input: profile,
-          message: `differs from profile ${other} only in case or "_" and "-": their admission guardrails would share a name; rename one`,
+          path: ['legacyAnnotation', 'profile'],
+          input: c.legacyAnnotation.profile,
+          message: `must name a profile (defined: ${Object.keys(c.profiles).join(', ')})`,
         });
       }
-      bindings.set(name, profile);
-    }
-    const { policies: withBuiltIns } = expand({ ...c, sanctioned: {} });
-    for (const [profile, rules] of Object.entries(c.sanctioned)) {
-      if (!Object.hasOwn(c.profiles, profile)) {
+      // client-go's rule: the leader must give up before a standby may take over, and retry in between.
+      const le = c.leaderElection;
+      if (le.renewDeadlineSeconds >= le.leaseDurationSeconds) {
         ctx.addIssue({
           code: 'custom',
-          path: ['sanctioned', profile],
-          input: profile,
-          message: `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+          path: ['leaderElection', 'renewDeadlineSeconds'],
+          input: le.renewDeadlineSeconds,
+          message: `must be less than leaseDurationSeconds (${le.leaseDurationSeconds})`,
         });
-        continue;
       }
-      // Installed as a policy, a rule isolates its direction: only where the profile already does.
-      const specs = c.profiles[profile]!.map((n) => withBuiltIns[n]);
-      for (const direction of ['ingress', 'egress'] as const) {
-        if (!rules[direction]?.length || specs.some((s) => s && policyTypes(s).includes(direction))) continue;
+      if (le.retryPeriodSeconds >= le.renewDeadlineSeconds) {
         ctx.addIssue({
           code: 'custom',
-          path: ['sanctioned', profile, direction],
-          input: rules[direction],
-          message: `profile ${profile} does not isolate ${direction}: as a policy, these rules would deny the rest of its ${direction}; remove them or add a policy that isolates ${direction} to the profile`,
+          path: ['leaderElection', 'retryPeriodSeconds'],
+          input: le.retryPeriodSeconds,
+          message: `must be less than renewDeadlineSeconds (${le.renewDeadlineSeconds})`,
         });
       }
-    }
-    if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['legacyAnnotation', 'profile'],
-        input: c.legacyAnnotation.profile,
-        message: `must name a profile (defined: ${Object.keys(c.profiles).join(', ')})`,
-      });
-    }
-    // client-go's rule: the leader must give up before a standby may take over, and retry in between.
-    const le = c.leaderElection;
-    if (le.renewDeadlineSeconds >= le.leaseDurationSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['leaderElection', 'renewDeadlineSeconds'],
-        input: le.renewDeadlineSeconds,
-        message: `must be less than leaseDurationSeconds (${le.leaseDurationSeconds})`,
-      });
-    }
-    if (le.retryPeriodSeconds >= le.renewDeadlineSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['leaderElection', 'retryPeriodSeconds'],
-        input: le.retryPeriodSeconds,
-        message: `must be less than renewDeadlineSeconds (${le.renewDeadlineSeconds})`,
-      });
-    }
-  });
+    }),
+  );
 
 export type Config = z.output<typeof configSchema>;
 
