@@ -116,4 +116,42 @@ describe('Manager', () => {
     expect(aborted).toEqual(['a']);
     expect(m.idle()).toBe(true);
   });
+
+  it('says once when every key of the first pass has been reconciled, a failed one included', async () => {
+    type Line = { msg: string; keys?: number; controller?: string };
+    const lines: Line[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Line) });
+    let attempts = 0;
+    const flaky: Controller<null> = {
+      name: 'flaky',
+      keyName: 'thing',
+      setup({ informer, queue }) {
+        const things = informer(
+          'things',
+          () => source(['a', 'b', 'c']),
+          (o) => o,
+        );
+        things.addHandlers({ add: (o) => queue.add(o.metadata.name) });
+        return {
+          reconciler: {
+            // b fails once, then succeeds on its retry.
+            reconcile: (key) =>
+              key === 'b' && attempts++ === 0
+                ? Promise.reject(new Error('refused'))
+                : Promise.resolve(undefined),
+          },
+          keys: () => things.list().map((o) => o.metadata.name),
+        };
+      },
+    };
+    const m = new Manager([flaky], null, options, log, new Registry());
+    m.start();
+    m.lead();
+    await m.synced;
+    const done = () => lines.filter((l) => l.msg === 'every key reconciled once since leading');
+    for (let i = 0; i < 100 && (attempts < 2 || !m.idle()); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(attempts).toBe(2);
+    expect(done()).toMatchObject([{ controller: 'flaky', keys: 3 }]);
+    expect(await m.stop()).toEqual({ drained: true });
+  });
 });

@@ -64,6 +64,8 @@ interface Running {
   processor: Processor;
   keys: () => Iterable<string>;
   workers?: Promise<void>;
+  /** The keys of the first pass after lead() not reconciled yet, and when it began. */
+  firstPass?: { left: Set<string>; keys: number; started: number };
 }
 
 export class Manager<D> {
@@ -121,6 +123,8 @@ export class Manager<D> {
       const processor = new Processor(queue, reconciler, options.concurrency, this.abort.signal, {
         reconciled(key, outcome, seconds, error) {
           metrics.processor.reconciled?.(key, outcome, seconds, error);
+          const pass = running.firstPass;
+          if (pass?.left.delete(key) && pass.left.size === 0) firstPassDone(running, clog);
           if (outcome === 'error')
             clog.error(
               { [controller.keyName]: key, err: error, retries: queue.retries(key) },
@@ -128,7 +132,8 @@ export class Manager<D> {
             );
         },
       });
-      this.controllers.push({ name: controller.name, queue, processor, keys });
+      const running: Running = { name: controller.name, queue, processor, keys };
+      this.controllers.push(running);
     }
     this.synced = Promise.all([...this.informers.values()].map((i) => i.waitForSync())).then(() => {
       const counts = Object.fromEntries([...this.informers].map(([r, i]) => [r, i.list().length]));
@@ -169,7 +174,12 @@ export class Manager<D> {
       if (this.abort.signal.aborted) return;
       // Every key once: a new leader's first pass is complete whatever happened before.
       this.enqueueAll();
-      for (const c of this.controllers) c.workers = c.processor.run();
+      for (const c of this.controllers) {
+        const left = new Set(c.keys());
+        c.firstPass = { left, keys: left.size, started: performance.now() };
+        if (left.size === 0) firstPassDone(c, this.log.child({ controller: c.name }));
+        c.workers = c.processor.run();
+      }
       this.resync = setInterval(() => this.enqueueAll(), this.options.resyncPeriodMs);
       this.resync.unref();
     });
@@ -245,4 +255,14 @@ export class Manager<D> {
       progressed: () => metrics.progressed?.(),
     };
   }
+}
+
+/** Says once when every key of the first pass has been reconciled (failed ones included). */
+function firstPassDone(c: Running, log: Logger): void {
+  const { keys, started } = c.firstPass!;
+  c.firstPass = undefined;
+  log.info(
+    { keys, seconds: Math.round(performance.now() - started) / 1000 },
+    'every key reconciled once since leading',
+  );
 }

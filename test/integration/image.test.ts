@@ -66,7 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (run && run.exitCode === null) await engineRun(engine, ['rm', '-f', container]).catch(() => {});
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
   await admin.close();
 });
 
