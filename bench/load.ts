@@ -207,7 +207,7 @@ export async function pollUntil(
 }
 
 /** Time from the process's spawn to its /readyz answering 200, polled every 5 ms, in ms. */
-export async function readyAfter(ctl: ControllerProcess, spawned: number): Promise<number> {
+export async function readyAfter(ctl: ControllerProcess): Promise<number> {
   const url = `${await ctl.probesUrl()}/readyz`;
   await pollUntil(
     async () => {
@@ -218,7 +218,7 @@ export async function readyAfter(ctl: ControllerProcess, spawned: number): Promi
     5,
     'ready',
   );
-  return performance.now() - spawned;
+  return Date.now() - ctl.spawnedAt;
 }
 
 /** Waits until the controller has nothing queued or in progress (from its metrics). */

@@ -168,10 +168,10 @@ export async function drift(n: number, rate: number, durationS: number, floorMs:
  * Where start-up went, from the controller's own log lines (epoch ms) and the spawn: serving its
  * probes (Node, modules, configuration, the access checks), then the caches synced (the lists).
  */
-function startupOf(ctl: ControllerProcess, spawned: number) {
+function startupOf(ctl: ControllerProcess) {
   const at = (msg: string) => {
     const line = ctl.logs().find((l) => l.msg === msg);
-    return line ? round3(((line.time as number) - spawned) / 1000) : undefined;
+    return line ? round3(((line.time as number) - ctl.spawnedAt) / 1000) : undefined;
   };
   return { servingS: at('serving health probes'), syncedS: at('caches synced') };
 }
@@ -206,10 +206,9 @@ export async function coldStart(n: number, tenants = false) {
     const setupS = seconds(created);
     const watch = await cluster.watch();
     const started = performance.now();
-    const spawned = Date.now();
     ctl = await cluster.controller();
-    const readyS = (await readyAfter(ctl, started)) / 1000;
-    const startup = startupOf(ctl, spawned);
+    const readyS = (await readyAfter(ctl)) / 1000;
+    const startup = startupOf(ctl);
     const converged = await watch.until(3 * n, 'all policies');
     await idle(ctl);
     const { policyWrites, requests } = await writesOf(ctl);
@@ -221,11 +220,9 @@ export async function coldStart(n: number, tenants = false) {
     // Warm restart: everything in sync.
     ctl.child.kill('SIGTERM');
     await ctl.exited;
-    const restarted = performance.now();
-    const respawned = Date.now();
     ctl = await cluster.controller();
-    const warmReadyS = (await readyAfter(ctl, restarted)) / 1000;
-    const warmStartup = startupOf(ctl, respawned);
+    const warmReadyS = (await readyAfter(ctl)) / 1000;
+    const warmStartup = startupOf(ctl);
     // From the controller's own line, not from its metrics polled every 20 ms: those scrapes cost
     // it about a tenth of its CPU during the pass.
     const firstPass = await ctl.waitForLog(
@@ -233,7 +230,7 @@ export async function coldStart(n: number, tenants = false) {
       { controller: 'namespace-isolation' },
       120_000,
     );
-    const warmDoneS = round3(((firstPass.time as number) - respawned) / 1000);
+    const warmDoneS = round3(((firstPass.time as number) - ctl.spawnedAt) / 1000);
     await idle(ctl);
     const warm = await writesOf(ctl);
     const warmMemory = await memoryOf(ctl);

@@ -15,6 +15,8 @@ export type LogLine = Record<string, unknown> & { msg: string };
 export interface ControllerProcess {
   child: ChildProcessWithoutNullStreams;
   exited: Promise<number | null>;
+  /** When it was spawned (Date.now()). */
+  spawnedAt: number;
   out(): string;
   err(): string;
   logs(): LogLine[];
@@ -51,6 +53,7 @@ export function startProcess(
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...base, ...env_ },
   });
+  const spawnedAt = Date.now();
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -78,6 +81,7 @@ export function startProcess(
   return {
     child,
     exited,
+    spawnedAt,
     out: () => stdout,
     err: () => stderr,
     logs,

@@ -103,4 +103,31 @@ describe('Processor', () => {
     await done;
     expect(seen).toEqual([true, true]);
   });
+
+  it('lets the event loop take a turn while reconciles that never wait run back to back', async () => {
+    const q = new WorkQueue(new ExponentialBackoff(1, 10));
+    let reconciled = 0;
+    const processor = new Processor(
+      q,
+      {
+        reconcile() {
+          // About 0.1 ms of work and no I/O, as a warm restart's reconcile.
+          for (const until = performance.now() + 0.1; performance.now() < until;);
+          reconciled++;
+          return Promise.resolve(undefined);
+        },
+      },
+      4,
+      running,
+    );
+    for (let i = 0; i < 2000; i++) q.add(`k${i}`);
+    let atFirstTurn: number | undefined;
+    setImmediate(() => (atFirstTurn = reconciled));
+    const done = processor.run();
+    await q.shutDownWithDrain(10_000);
+    await done;
+    expect(reconciled).toBe(2000);
+    // Without the turns, the callback waits for the last of the 2,000.
+    expect(atFirstTurn).toBeLessThan(2000);
+  });
 });

@@ -13,6 +13,14 @@ export interface Reconciler {
 
 export type Outcome = 'success' | 'error' | 'requeue_after';
 
+/**
+ * Reconciles that never wait on I/O (a warm restart's first pass: caches in sync, nothing to
+ * write) resolve as microtasks one after the other, and would hold the event loop until the
+ * queue is empty: probes, /metrics and watch events wait (167 ms at 1,000 namespaces, seconds at
+ * 10,000). The loop gets a turn at least this often.
+ */
+const YIELD_EVERY_MS = 5;
+
 export interface ProcessorHooks {
   /** After each reconcile, with its outcome and duration in seconds. */
   reconciled?(key: string, outcome: Outcome, seconds: number, error?: unknown): void;
@@ -25,6 +33,7 @@ export class Processor {
   private readonly hooks: ProcessorHooks;
   private readonly signal: AbortSignal;
   readonly concurrency: number;
+  private turn = performance.now();
 
   constructor(
     queue: WorkQueue,
@@ -47,6 +56,10 @@ export class Processor {
       if (this.pool.pending + this.pool.size >= this.concurrency) {
         await new Promise((resolve) => this.pool.addEventListener('next', resolve, { once: true }));
         continue;
+      }
+      if (performance.now() - this.turn >= YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        this.turn = performance.now();
       }
       const key = await this.queue.get();
       if (key === undefined) break;
