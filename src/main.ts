@@ -90,8 +90,8 @@ async function run(flags: Flags, config: Config, file: StartOptions['configFile'
     }
   }
   // Written asynchronously, so that a slow reader of stdout does not hold the event loop, and in
-  // batches of 4 KB or every 100 ms, as klog buffers (every 5 s): one write per line cost 17% of
-  // the controller's CPU at a 5,000-namespace cold start (15.8-16.1 s against 13.0-13.4 s).
+  // batches of 4 KB or every 100 ms, as klog buffers (every 5 s): on a busy machine one write per
+  // line cost 17% of the controller's CPU at a 5,000-namespace cold start (docs/performance.md).
   const out = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 100 });
   const log = pino({ level: flags['log-level'] }, out);
   // Exits once every line is out. pino's own exit hook writes what is queued synchronously while
