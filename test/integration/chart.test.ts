@@ -2,8 +2,10 @@
 // defaults and for each optional component), lints, refuses bad values naming them, and installs
 // for real: its Deployment's Pods pass Pod Security admission and the controller does its whole
 // job under the chart's RBAC.
+import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { CHART_DIR, helm } from '../../harness/chart.ts';
@@ -47,6 +49,12 @@ const render = async (...set: string[]) =>
     ]),
   );
 
+/** The paths inside a .tgz. */
+async function tarList(archive: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('tar', ['tzf', archive]);
+  return stdout.split('\n').filter(Boolean);
+}
+
 const key = (o: ManifestObject) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /**
@@ -88,6 +96,21 @@ function expectSame(chart: ManifestObject[], kustomize: ManifestObject[], base: 
 describe('the Helm chart', () => {
   it('passes helm lint', async () => {
     expect(await helm(['lint', '--strict', CHART_DIR])).toContain('0 chart(s) failed');
+  });
+
+  it('packages into one archive that renders the same as the directory, the manifests it reads inside', async () => {
+    const dir = join(repoRoot, '.cache', 'chart-package');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    await helm(['package', CHART_DIR, '--destination', dir]);
+    const archive = join(dir, `namespace-isolation-controller-${version}.tgz`);
+    const files = await tarList(archive);
+    // The symlinked manifests are copied in; kustomize's own files are left out (.helmignore).
+    expect(files).toContain('namespace-isolation-controller/files/base/deployment.yaml');
+    expect(files.filter((f) => f.endsWith('kustomization.yaml'))).toEqual([]);
+    const args = (chart: string) => ['template', RELEASE, chart, '--namespace', controllerNamespace];
+    expect(await helm(args(archive))).toBe(await helm(args(CHART_DIR)));
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('renders with default values what kustomize build manifests/ renders, object by object, but the Namespace', async () => {
