@@ -11,7 +11,6 @@ import { defaultPolicyConfig } from '../src/policy/profiles.ts';
 import { ControlPlane, repoRoot } from '../harness/controlplane.ts';
 import { installCrds } from '../harness/crds.ts';
 import { type ControllerProcess, ensureStopped, freePort, startProcess } from '../harness/process.ts';
-import { eventually } from '../harness/wait.ts';
 import { type Policy, PolicyWatch } from '../harness/policywatch.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,8 +26,6 @@ export const log = (line: string) =>
  * extra Node options (a profiler) and arguments (a configuration file).
  */
 export const benchOptions = { guardrails: false, nodeOptions: '', controllerArgs: [] as string[] };
-/** The controllers whose queues must be empty for the controller to be idle. */
-const CONTROLLERS = ['namespace-isolation', 'namespace-isolation-compliance'];
 
 /** A fresh control plane and an admin client, for one scenario. */
 export class Cluster {
@@ -219,21 +216,6 @@ export async function readyAfter(ctl: ControllerProcess): Promise<number> {
     'ready',
   );
   return Date.now() - ctl.spawnedAt;
-}
-
-/** Waits until the controller has nothing queued or in progress (from its metrics). */
-export async function idle(ctl: ControllerProcess, timeoutMs = 600_000): Promise<void> {
-  const quiet = async (c: string) =>
-    (await sampleOf(ctl, `workqueue_depth{name="${c}",controller="${c}"}`)) === 0 &&
-    (await sampleOf(ctl, `controller_runtime_active_workers{controller="${c}"}`)) === 0;
-  await eventually(
-    async () => {
-      for (const c of CONTROLLERS) if (!(await quiet(c))) return false;
-      return true;
-    },
-    'the controller to be idle',
-    timeoutMs,
-  );
 }
 
 /** PolicyReport writes the controller made (not dry-run ones), from its metrics. */

@@ -3,7 +3,7 @@
 import { canonicalSpec } from '../src/policy/compare.ts';
 import { desiredPolicies } from '../src/policy/desired.ts';
 import { defaultPolicyConfig } from '../src/policy/profiles.ts';
-import type { ControllerProcess } from '../harness/process.ts';
+import { type ControllerProcess, idle } from '../harness/process.ts';
 import { eventually } from '../harness/wait.ts';
 import { resourcePath } from '../src/kube/resources.ts';
 import { VERDICT_LABEL } from '../src/policy/compliance.ts';
@@ -12,7 +12,6 @@ import {
   Cluster,
   cpuOf,
   eventsIn,
-  idle,
   log,
   percentiles,
   policyPath,

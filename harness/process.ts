@@ -100,6 +100,29 @@ export function startProcess(
   };
 }
 
+/** The controllers whose queues must be empty for the controller to be idle. */
+const CONTROLLERS = ['namespace-isolation', 'namespace-isolation-compliance'];
+
+/** Waits until the controller has nothing queued or in progress (from its metrics). */
+export async function idle(p: ControllerProcess, timeoutMs = 600_000): Promise<void> {
+  const sample = async (name: string) => {
+    const value = await p.metric(name);
+    if (value === undefined) throw new Error(`the controller exposes no ${name}`);
+    return value;
+  };
+  const quiet = async (c: string) =>
+    (await sample(`workqueue_depth{name="${c}",controller="${c}"}`)) === 0 &&
+    (await sample(`controller_runtime_active_workers{controller="${c}"}`)) === 0;
+  await eventually(
+    async () => {
+      for (const c of CONTROLLERS) if (!(await quiet(c))) return false;
+      return true;
+    },
+    'the controller to be idle',
+    timeoutMs,
+  );
+}
+
 /** Stops a process if it is still running; for test clean-up. */
 export async function ensureStopped(p: ControllerProcess | undefined): Promise<void> {
   if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;

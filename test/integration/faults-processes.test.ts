@@ -17,6 +17,7 @@ import {
   configFile,
   ensureStopped,
   freePort,
+  idle,
   startProcess,
 } from '../../harness/process.ts';
 import { eventually } from '../../harness/wait.ts';
@@ -132,14 +133,7 @@ it('finishes the job on the standby when the leader is killed mid-convergence, w
   expect(atKill).toBeLessThan(3 * N);
   const led = await standby.waitForLog('became leader; reconciling', {}, 30_000);
   await everyNamespaceHasAll();
-  await eventually(
-    async () =>
-      (await standby.metric(
-        'workqueue_depth{name="namespace-isolation",controller="namespace-isolation"}',
-      )) === 0 &&
-      (await standby.metric('controller_runtime_active_workers{controller="namespace-isolation"}')) === 0,
-    'the standby idle',
-  );
+  await idle(standby, 30_000);
   // The leader's last writes (a namespace's three per worker at most) may land after the kill
   // was seen; everything else is the standby's.
   const standbyWrites = await standby.policyWrites();
