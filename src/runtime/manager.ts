@@ -173,9 +173,9 @@ export class Manager<D> {
     void this.synced.then(() => {
       if (this.abort.signal.aborted) return;
       // Every key once: a new leader's first pass is complete whatever happened before.
-      this.enqueueAll();
       for (const c of this.controllers) {
         const left = new Set(c.keys());
+        for (const key of left) c.queue.add(key);
         c.firstPass = { left, keys: left.size, started: performance.now() };
         if (left.size === 0) firstPassDone(c, this.log.child({ controller: c.name }));
         c.workers = c.processor.run();
