@@ -5,15 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import en from 'zod/v4/locales/en.js';
 import * as z from 'zod/mini';
 import { parseCidr } from './policy/cidr.ts';
-import { policyTypes } from './policy/evaluate.ts';
-import { bindingName } from './policy/guardrails.ts';
-import {
-  BUILT_IN_POLICIES,
-  DNS_POLICY,
-  DNS_PRESETS,
-  KUBE_APISERVER_POLICY,
-  SANCTIONED_POLICY,
-} from './policy/presets.ts';
+import { crossFieldProblems } from './configrules.ts';
+import { DNS_PRESETS, KUBE_APISERVER_POLICY } from './policy/presets.ts';
 import {
   defaultPolicySettings as defaults,
   expand,
@@ -92,191 +85,85 @@ const range = (min: number, max: number, int = false) =>
   (int ? z.int() : z.number()).check(z.gte(min), z.lte(max));
 const positive = (max: number) => z.number().check(z.positive(), z.lte(max));
 
+/** Each field of the configuration file, on its own. */
+const fields = z.strictObject({
+  selectorLabel: z._default(labelKey, defaults.selectorLabel),
+  profiles: z._default(
+    z.record(profileName, z.array(dnsName).check(z.minLength(1, 'a profile needs at least one policy'))),
+    defaults.profiles,
+  ),
+  policies: z._default(z.record(dnsName, spec), defaults.policies),
+  dns: z._default(
+    z.strictObject({
+      preset: z._default(z.enum(DNS_PRESETS), defaults.dns.preset),
+      nodeLocalAddress: z._default(
+        z.string().check(
+          z.regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address, e.g. 169.254.20.10'),
+          z.refine((a) => parseCidr(`${a}/32`) !== undefined, 'must be an IPv4 address, e.g. 169.254.20.10'),
+        ),
+        defaults.dns.nodeLocalAddress,
+      ),
+    }),
+    defaults.dns,
+  ),
+  excludedNamespaces: z._default(z.array(dnsName), defaults.excludedNamespaces),
+  sanctioned: z._default(z.record(profileName, z.strictObject(rules)), {}),
+  legacyAnnotation: z._default(
+    z.strictObject({ enabled: z.boolean(), profile: z.string() }),
+    defaults.legacyAnnotation,
+  ),
+  guardrails: z._default(
+    z.strictObject({
+      serviceAccount: z._default(
+        z.strictObject({ namespace: dnsName, name: z.string().check(z.minLength(1), z.maxLength(253)) }),
+        defaults.guardrails.serviceAccount,
+      ),
+      gatePolicies: z._default(z.record(profileName, dnsName), {}),
+      maxExceptionHours: z._default(positive(24 * 366), defaults.guardrails.maxExceptionHours),
+    }),
+    defaults.guardrails,
+  ),
+  optOut: z._default(z.enum(['delete', 'orphan']), 'delete'),
+  resyncPeriodSeconds: z._default(range(10, 86_400, true), 600),
+  // The API server sends a bookmark on every watch about once a minute, so more than 60.
+  watchSilenceSeconds: z._default(range(1, 3600), 90),
+  // Initial lists as one watch stream (sendInitialEvents) where the API server offers it.
+  streamingLists: z._default(z.boolean(), true),
+  concurrency: z._default(range(1, 64, true), 4),
+  // A changed configuration or new API server endpoints reach the namespaces at this pace.
+  rollout: z._default(z.strictObject({ namespacesPerSecond: positive(10_000) }), {
+    namespacesPerSecond: 100,
+  }),
+  // Below the pod's terminationGracePeriodSeconds (30 by default), which also covers releasing the lease.
+  gracefulShutdownSeconds: z._default(range(1, 3600), 20),
+  backoff: z._default(
+    z.strictObject({ baseMilliseconds: range(1, 60_000, true), maxSeconds: range(1, 86_400) }),
+    { baseMilliseconds: 5, maxSeconds: 1000 },
+  ),
+  rateLimit: z._default(z.strictObject({ qps: positive(10_000), burst: range(1, 100_000, true) }), {
+    qps: 10,
+    burst: 100,
+  }),
+  leaderElection: z._default(
+    z.strictObject({
+      // A Lease's duration is a whole number of seconds in the API.
+      leaseDurationSeconds: range(1, 3600, true),
+      renewDeadlineSeconds: positive(3600),
+      retryPeriodSeconds: positive(3600),
+    }),
+    { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+  ),
+});
+
+/** The configuration, each field valid on its own (configrules.ts judges them together). */
+export type ConfigFields = z.output<typeof fields>;
+
 /** The configuration file's schema (also the Helm chart's values.schema.json `config`, generated from it). */
-export const configSchema = z
-  .strictObject({
-    selectorLabel: z._default(labelKey, defaults.selectorLabel),
-    profiles: z._default(
-      z.record(profileName, z.array(dnsName).check(z.minLength(1, 'a profile needs at least one policy'))),
-      defaults.profiles,
-    ),
-    policies: z._default(z.record(dnsName, spec), defaults.policies),
-    dns: z._default(
-      z.strictObject({
-        preset: z._default(z.enum(DNS_PRESETS), defaults.dns.preset),
-        nodeLocalAddress: z._default(
-          z.string().check(
-            z.regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address, e.g. 169.254.20.10'),
-            z.refine(
-              (a) => parseCidr(`${a}/32`) !== undefined,
-              'must be an IPv4 address, e.g. 169.254.20.10',
-            ),
-          ),
-          defaults.dns.nodeLocalAddress,
-        ),
-      }),
-      defaults.dns,
-    ),
-    excludedNamespaces: z._default(z.array(dnsName), defaults.excludedNamespaces),
-    sanctioned: z._default(z.record(profileName, z.strictObject(rules)), {}),
-    legacyAnnotation: z._default(
-      z.strictObject({ enabled: z.boolean(), profile: z.string() }),
-      defaults.legacyAnnotation,
-    ),
-    guardrails: z._default(
-      z.strictObject({
-        serviceAccount: z._default(
-          z.strictObject({ namespace: dnsName, name: z.string().check(z.minLength(1), z.maxLength(253)) }),
-          defaults.guardrails.serviceAccount,
-        ),
-        gatePolicies: z._default(z.record(profileName, dnsName), {}),
-        maxExceptionHours: z._default(positive(24 * 366), defaults.guardrails.maxExceptionHours),
-      }),
-      defaults.guardrails,
-    ),
-    optOut: z._default(z.enum(['delete', 'orphan']), 'delete'),
-    resyncPeriodSeconds: z._default(range(10, 86_400, true), 600),
-    // The API server sends a bookmark on every watch about once a minute, so more than 60.
-    watchSilenceSeconds: z._default(range(1, 3600), 90),
-    // Initial lists as one watch stream (sendInitialEvents) where the API server offers it.
-    streamingLists: z._default(z.boolean(), true),
-    concurrency: z._default(range(1, 64, true), 4),
-    // A changed configuration or new API server endpoints reach the namespaces at this pace.
-    rollout: z._default(z.strictObject({ namespacesPerSecond: positive(10_000) }), {
-      namespacesPerSecond: 100,
-    }),
-    // Below the pod's terminationGracePeriodSeconds (30 by default), which also covers releasing the lease.
-    gracefulShutdownSeconds: z._default(range(1, 3600), 20),
-    backoff: z._default(
-      z.strictObject({ baseMilliseconds: range(1, 60_000, true), maxSeconds: range(1, 86_400) }),
-      { baseMilliseconds: 5, maxSeconds: 1000 },
-    ),
-    rateLimit: z._default(z.strictObject({ qps: positive(10_000), burst: range(1, 100_000, true) }), {
-      qps: 10,
-      burst: 100,
-    }),
-    leaderElection: z._default(
-      z.strictObject({
-        // A Lease's duration is a whole number of seconds in the API.
-        leaseDurationSeconds: range(1, 3600, true),
-        renewDeadlineSeconds: positive(3600),
-        retryPeriodSeconds: positive(3600),
-      }),
-      { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
-    ),
-  })
-  .check(
-    z.superRefine((c, ctx) => {
-      const builtIn = (name: string) =>
-        BUILT_IN_POLICIES.includes(name) && !(name === DNS_POLICY && c.dns.preset === 'custom');
-      for (const name of Object.keys(c.policies)) {
-        if (!builtIn(name)) continue;
-        ctx.addIssue({
-          code: 'custom',
-          path: ['policies', name],
-          input: name,
-          message:
-            name === DNS_POLICY
-              ? `is built from dns.preset (${c.dns.preset}); remove it, or set dns.preset: custom to write it yourself`
-              : `is a built-in policy; list it in a profile as it is, or give yours another name`,
-        });
-      }
-      for (const [profile, names] of Object.entries(c.profiles)) {
-        names.forEach((name, i) => {
-          const problem =
-            name === SANCTIONED_POLICY
-              ? Object.hasOwn(c.sanctioned, profile)
-                ? undefined
-                : `is made from sanctioned.${profile}, which is not set`
-              : Object.hasOwn(c.policies, name) || builtIn(name)
-                ? undefined
-                : `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')}; built in: ${BUILT_IN_POLICIES.filter(builtIn).join(', ')})`;
-          if (problem)
-            ctx.addIssue({ code: 'custom', path: ['profiles', profile, i], input: name, message: problem });
-        });
-      }
-      for (const [profile, gate] of Object.entries(c.guardrails.gatePolicies)) {
-        const problem = !Object.hasOwn(c.profiles, profile)
-          ? `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`
-          : !c.profiles[profile]!.includes(gate)
-            ? `must be one of profile ${profile}'s policies (${c.profiles[profile]!.join(', ')}): pods wait for the gate policy, so it must be one the controller puts there`
-            : undefined;
-        if (problem) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['guardrails', 'gatePolicies', profile],
-            input: gate,
-            message: problem,
-          });
-        }
-      }
-      // Each profile's Pod gate binding is named after it, lowercased: two may not meet.
-      const bindings = new Map<string, string>();
-      for (const profile of Object.keys(c.profiles)) {
-        const name = bindingName(profile, 'x');
-        const other = bindings.get(name);
-        if (other !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['profiles', profile],
-            input: profile,
-            message: `differs from profile ${other} only in case or "_" and "-": their admission guardrails would share a name; rename one`,
-          });
-        }
-        bindings.set(name, profile);
-      }
-      const { policies: withBuiltIns } = expand({ ...c, sanctioned: {} });
-      for (const [profile, rules] of Object.entries(c.sanctioned)) {
-        if (!Object.hasOwn(c.profiles, profile)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['sanctioned', profile],
-            input: profile,
-            message: `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`,
-          });
-          continue;
-        }
-        // Installed as a policy, a rule isolates its direction: only where the profile already does.
-        const specs = c.profiles[profile]!.map((n) => withBuiltIns[n]);
-        for (const direction of ['ingress', 'egress'] as const) {
-          if (!rules[direction]?.length || specs.some((s) => s && policyTypes(s).includes(direction)))
-            continue;
-          ctx.addIssue({
-            code: 'custom',
-            path: ['sanctioned', profile, direction],
-            input: rules[direction],
-            message: `profile ${profile} does not isolate ${direction}: as a policy, these rules would deny the rest of its ${direction}; remove them or add a policy that isolates ${direction} to the profile`,
-          });
-        }
-      }
-      if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['legacyAnnotation', 'profile'],
-          input: c.legacyAnnotation.profile,
-          message: `must name a profile (defined: ${Object.keys(c.profiles).join(', ')})`,
-        });
-      }
-      // client-go's rule: the leader must give up before a standby may take over, and retry in between.
-      const le = c.leaderElection;
-      if (le.renewDeadlineSeconds >= le.leaseDurationSeconds) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['leaderElection', 'renewDeadlineSeconds'],
-          input: le.renewDeadlineSeconds,
-          message: `must be less than leaseDurationSeconds (${le.leaseDurationSeconds})`,
-        });
-      }
-      if (le.retryPeriodSeconds >= le.renewDeadlineSeconds) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['leaderElection', 'retryPeriodSeconds'],
-          input: le.retryPeriodSeconds,
-          message: `must be less than renewDeadlineSeconds (${le.renewDeadlineSeconds})`,
-        });
-      }
-    }),
-  );
+export const configSchema = fields.check(
+  z.superRefine((c, ctx) => {
+    for (const problem of crossFieldProblems(c)) ctx.addIssue({ code: 'custom', ...problem });
+  }),
+);
 
 export type Config = z.output<typeof configSchema>;
 
