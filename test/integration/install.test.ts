@@ -1,9 +1,12 @@
 // The install, proved against the real API server with RBAC on: the kustomize manifests are
 // accepted (server-side dry-run, then for real); the controller, authenticated as its
 // ServiceAccount with only the shipped RBAC, does its whole job; and it can do nothing else.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { repoRoot } from '../../harness/gobuild.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
-import { applyObject, kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
+import { applyObject, kustomizeBuild, type ManifestObject, objectPath } from '../support/manifests.ts';
 import { startProcess } from '../../harness/process.ts';
 import { doesItsJob, podsOf } from '../support/install.ts';
 import { controllerNamespace } from '../support/users.ts';
@@ -71,6 +74,21 @@ async function allowed(client: KubeClient, access: Access): Promise<boolean> {
   );
   return review.status.allowed;
 }
+/** Whether a user (a ServiceAccount's, say) may, as the admin asks the API server. */
+async function allowedAs(user: string, groups: string[], access: Access): Promise<boolean> {
+  const review = await admin.request<{ status: { allowed: boolean } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+    {
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: { user, groups, resourceAttributes: access },
+      },
+    },
+  );
+  return review.status.allowed;
+}
 const describeAccess = (a: Access) =>
   `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}${a.name ? ` ${a.name}` : ''}${a.namespace ? ` in ${a.namespace}` : ' (all namespaces)'}`;
 
@@ -121,6 +139,82 @@ describe('installing with kubectl apply -k manifests/', () => {
     expect(byKind('ClusterRole').rules).toEqual(CLUSTER_RULES);
     expect(byKind('Role').rules).toEqual(LEASE_RULES);
     expect(byKind('Role').metadata.namespace).toBe(controllerNamespace);
+  });
+});
+
+describe('an overlay that installs the controller in another namespace (`namespace:`)', () => {
+  it('moves its ServiceAccount and every RBAC subject together, and still grants the EndpointSlice in default', async () => {
+    // As a user would write it, with the optional component; the prefix keeps its cluster-wide
+    // objects apart from the ones installed above.
+    const dir = join(repoRoot, '.cache', 'overlay-moved');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'kustomization.yaml'),
+      'namespace: it-moved\nnamePrefix: moved-\nresources: [../../manifests]\ncomponents: [../../manifests/components/kube-apiserver-access]\n',
+    );
+    let moved: ManifestObject[];
+    try {
+      moved = await kustomizeBuild(dir);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+    const { name, namespace } = moved.find((o) => o.kind === 'ServiceAccount')!.metadata;
+    const account = { name, namespace };
+    expect(account).toMatchObject({ name: 'moved-namespace-isolation-controller', namespace: 'it-moved' });
+    const subjects = moved.flatMap((o) => (o as { subjects?: unknown[] }).subjects ?? []);
+    // The ClusterRoleBinding, the leader election's RoleBinding and the component's binding.
+    expect(subjects).toEqual(Array(3).fill({ kind: 'ServiceAccount', ...account }));
+
+    // Applied for real (the RBAC and its namespace; the Deployment would need the image), then
+    // asked of the API server as that ServiceAccount.
+    const applied = moved
+      .filter((o) =>
+        ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(
+          o.kind,
+        ),
+      )
+      .sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
+    const user = `system:serviceaccount:it-moved:${account.name}`;
+    const groups = ['system:serviceaccounts', 'system:serviceaccounts:it-moved', 'system:authenticated'];
+    try {
+      for (const obj of applied)
+        await applyObject(admin, obj, { dryRun: false, fieldManager: 'install-test' });
+      const uses: Access[] = [
+        { verb: 'watch', group: '', resource: 'namespaces' },
+        { verb: 'patch', group: 'networking.k8s.io', resource: 'networkpolicies', namespace: 'team-a' },
+        { verb: 'create', group: 'events.k8s.io', resource: 'events', namespace: 'team-a' },
+        { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'it-moved' },
+        {
+          verb: 'update',
+          group: 'coordination.k8s.io',
+          resource: 'leases',
+          namespace: 'it-moved',
+          name: LEASE,
+        },
+        {
+          verb: 'watch',
+          group: 'discovery.k8s.io',
+          resource: 'endpointslices',
+          namespace: 'default',
+          name: 'kubernetes',
+        },
+      ];
+      for (const access of uses)
+        expect(await allowedAs(user, groups, access), describeAccess(access)).toBe(true);
+      const other = {
+        verb: 'get',
+        group: 'discovery.k8s.io',
+        resource: 'endpointslices',
+        namespace: 'default',
+        name: 'other',
+      };
+      expect(await allowedAs(user, groups, other), describeAccess(other)).toBe(false);
+    } finally {
+      for (const obj of applied.reverse())
+        if (obj.kind !== 'Namespace' && !obj.metadata.namespace)
+          await admin.request('DELETE', await objectPath(admin, obj));
+      await admin.request('DELETE', '/api/v1/namespaces/it-moved');
+    }
   });
 });
 

@@ -368,6 +368,15 @@ describe('allow-kube-apiserver', () => {
     endpoints: [{ addresses: [address], conditions: { ready: true } }],
     ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
   });
+  const endpointsBinding = {
+    metadata: { name: 'it-controller-kube-apiserver' },
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'it-controller-kube-apiserver',
+    },
+    subjects: [{ kind: 'User', name: 'controller', apiGroup: 'rbac.authorization.k8s.io' }],
+  };
 
   beforeAll(async () => {
     // The controller's own identity, with the shipped RBAC: the base ClusterRole, and the component.
@@ -387,22 +396,18 @@ describe('allow-kube-apiserver', () => {
         subjects: user,
       },
     });
-    const endpointsRole = component.find((d) => d.kind === 'Role')!;
-    await kube.raw.request('POST', `${rbac}/namespaces/default/roles`, { body: endpointsRole });
-    await kube.raw.request('POST', `${rbac}/namespaces/default/rolebindings`, {
-      body: {
-        metadata: { name: 'it-controller-kube-apiserver' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: endpointsRole.metadata.name },
-        subjects: user,
-      },
+    const endpointsRole = component.find((d) => d.kind === 'ClusterRole')!;
+    await kube.raw.request('POST', `${rbac}/clusterroles`, {
+      body: { ...endpointsRole, metadata: { name: 'it-controller-kube-apiserver' } },
     });
+    await kube.raw.request('POST', `${rbac}/clusterrolebindings`, { body: endpointsBinding });
     await kube.raw.request('POST', resourcePath('EndpointSlice', 'default'), { body: slice('10.0.0.1') });
   });
 
   it('stops start-up with a configuration error when the controller may not read the endpoints', async () => {
     await kube.raw.request(
       'DELETE',
-      '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/it-controller-kube-apiserver',
+      '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/it-controller-kube-apiserver',
     );
     try {
       const err = await startTestController(cp.userKubeconfig('controller'), { config: PROFILE }).then(
@@ -414,16 +419,8 @@ describe('allow-kube-apiserver', () => {
         'profiles use allow-kube-apiserver, but the controller may not get endpointslices.discovery.k8s.io default/kubernetes: apply manifests/components/kube-apiserver-access',
       );
     } finally {
-      await kube.raw.request('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
-        body: {
-          metadata: { name: 'it-controller-kube-apiserver' },
-          roleRef: {
-            apiGroup: 'rbac.authorization.k8s.io',
-            kind: 'Role',
-            name: 'namespace-isolation-controller-kube-apiserver',
-          },
-          subjects: [{ kind: 'User', name: 'controller', apiGroup: 'rbac.authorization.k8s.io' }],
-        },
+      await kube.raw.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        body: endpointsBinding,
       });
     }
   });

@@ -10,8 +10,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/*
 The objects of one of the manifests' files, as kustomize renders them: files/ links to manifests/,
-so both ways install the same objects. Each object gets the labels above; a namespaced object
-without a namespace gets the release's; ServiceAccount subjects name the release's namespace.
+so both ways install the same objects. Each object gets the labels above; a namespaced object is
+put in the release's namespace; ServiceAccount subjects name the release's namespace.
 Called with (list $ "files/base/rbac.yaml") or (list $ "" TEXT) for text given in values.
 */}}
 {{- define "nic.objects" -}}
@@ -23,7 +23,7 @@ Called with (list $ "files/base/rbac.yaml") or (list $ "" TEXT) for text given i
 {{- if $obj.kind }}
 {{- $_ := set $obj "metadata" (mergeOverwrite (dict "labels" dict) $obj.metadata) }}
 {{- $_ := set $obj.metadata "labels" (mergeOverwrite (include "nic.labels" $root | fromYaml) $obj.metadata.labels) }}
-{{- if and (has $obj.kind $namespaced) (not $obj.metadata.namespace) }}
+{{- if has $obj.kind $namespaced }}
 {{- $_ := set $obj.metadata "namespace" $root.Release.Namespace }}
 {{- end }}
 {{- range $subject := $obj.subjects | default list }}
