@@ -1,6 +1,7 @@
 // The install, proved against the real API server with RBAC on: the kustomize manifests are
 // accepted (server-side dry-run, then for real); the controller, authenticated as its
-// ServiceAccount with only the shipped RBAC, does its whole job; and it can do nothing else.
+// ServiceAccount with only the shipped RBAC, does its whole job; and it can do nothing else. An
+// overlay that moves it to another namespace keeps those permissions.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -160,7 +161,7 @@ describe('an overlay that installs the controller in another namespace (`namespa
     }
     const { name, namespace } = moved.find((o) => o.kind === 'ServiceAccount')!.metadata;
     const account = { name, namespace };
-    expect(account).toMatchObject({ name: 'moved-namespace-isolation-controller', namespace: 'it-moved' });
+    expect(account).toEqual({ name: 'moved-namespace-isolation-controller', namespace: 'it-moved' });
     const subjects = moved.flatMap((o) => (o as { subjects?: unknown[] }).subjects ?? []);
     // The ClusterRoleBinding, the leader election's RoleBinding and the component's binding.
     expect(subjects).toEqual(Array(3).fill({ kind: 'ServiceAccount', ...account }));
