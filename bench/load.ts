@@ -10,7 +10,13 @@ import { MANAGED_SELECTOR } from '../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../src/policy/profiles.ts';
 import { ControlPlane, repoRoot } from '../harness/controlplane.ts';
 import { installCrds } from '../harness/crds.ts';
-import { type ControllerProcess, ensureStopped, freePort, startProcess } from '../harness/process.ts';
+import {
+  type ControllerProcess,
+  ensureStopped,
+  freePort,
+  sampleOf,
+  startProcess,
+} from '../harness/process.ts';
 import { type Policy, PolicyWatch } from '../harness/policywatch.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -166,13 +172,6 @@ export async function writesOf(
     if (req) requests[`${req[1]} ${req[2]}`] = (requests[`${req[1]} ${req[2]}`] ?? 0) + Number(req[3]);
   }
   return { policyWrites: await ctl.policyWrites(), requests };
-}
-
-/** A sample from the controller's /metrics, e.g. `process_resident_memory_bytes`. */
-export async function sampleOf(ctl: ControllerProcess, name: string): Promise<number> {
-  const value = await ctl.metric(name);
-  if (value === undefined) throw new Error(`the controller exposes no ${name}`);
-  return value;
 }
 
 /** The CPU time the controller has used so far, in seconds (user + system). */

@@ -3,7 +3,7 @@
 import { canonicalSpec } from '../src/policy/compare.ts';
 import { desiredPolicies } from '../src/policy/desired.ts';
 import { defaultPolicyConfig } from '../src/policy/profiles.ts';
-import { type ControllerProcess, idle } from '../harness/process.ts';
+import { type ControllerProcess, idle, sampleOf } from '../harness/process.ts';
 import { eventually } from '../harness/wait.ts';
 import { resourcePath } from '../src/kube/resources.ts';
 import { VERDICT_LABEL } from '../src/policy/compliance.ts';
@@ -18,7 +18,6 @@ import {
   pollUntil,
   readyAfter,
   reportWrites,
-  sampleOf,
   writesOf,
 } from './load.ts';
 

@@ -103,16 +103,18 @@ export function startProcess(
 /** The controllers whose queues must be empty for the controller to be idle. */
 const CONTROLLERS = ['namespace-isolation', 'namespace-isolation-compliance'];
 
+/** A sample from the controller's /metrics, e.g. `process_resident_memory_bytes`; throws when absent. */
+export async function sampleOf(p: ControllerProcess, name: string): Promise<number> {
+  const value = await p.metric(name);
+  if (value === undefined) throw new Error(`the controller exposes no ${name}`);
+  return value;
+}
+
 /** Waits until the controller has nothing queued or in progress (from its metrics). */
 export async function idle(p: ControllerProcess, timeoutMs = 600_000): Promise<void> {
-  const sample = async (name: string) => {
-    const value = await p.metric(name);
-    if (value === undefined) throw new Error(`the controller exposes no ${name}`);
-    return value;
-  };
   const quiet = async (c: string) =>
-    (await sample(`workqueue_depth{name="${c}",controller="${c}"}`)) === 0 &&
-    (await sample(`controller_runtime_active_workers{controller="${c}"}`)) === 0;
+    (await sampleOf(p, `workqueue_depth{name="${c}",controller="${c}"}`)) === 0 &&
+    (await sampleOf(p, `controller_runtime_active_workers{controller="${c}"}`)) === 0;
   await eventually(
     async () => {
       for (const c of CONTROLLERS) if (!(await quiet(c))) return false;
