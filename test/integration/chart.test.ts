@@ -3,7 +3,7 @@
 // for real: its Deployment's Pods pass Pod Security admission and the controller does its whole
 // job under the chart's RBAC.
 import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,7 +13,13 @@ import { repoRoot } from '../../harness/gobuild.ts';
 import { VERSION as version } from '../../src/version.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { doesItsJob, podsOf } from '../support/install.ts';
-import { applyObject, kustomizeBuild, type ManifestObject, manifestObjects } from '../support/manifests.ts';
+import {
+  applyObject,
+  kustomizeBuild,
+  kustomizeOverlay,
+  type ManifestObject,
+  manifestObjects,
+} from '../support/manifests.ts';
 import { controllerNamespace } from '../support/users.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -135,20 +141,14 @@ describe('the Helm chart', () => {
     ['manifests/overlays/guardrails', ['guardrails.enabled=true']],
     ['kube-apiserver-access', ['kubeApiserverAccess.enabled=true']],
   ])('renders %s with %j', async (overlay, set) => {
-    let kustomize: ManifestObject[];
-    if (overlay === 'kube-apiserver-access') {
-      // No overlay ships for it: one made here, as a user would.
-      const dir = join(repoRoot, '.cache', 'overlay-kube-apiserver-access');
-      await mkdir(dir, { recursive: true });
-      await writeFile(
-        join(dir, 'kustomization.yaml'),
-        'resources: [../../manifests/base]\ncomponents: [../../manifests/components/kube-apiserver-access]\n',
-      );
-      kustomize = await kustomizeBuild(dir);
-      await rm(dir, { recursive: true });
-    } else {
-      kustomize = await kustomizeBuild(overlay);
-    }
+    // No overlay ships for the kube-apiserver access: one made here, as a user would.
+    const kustomize =
+      overlay === 'kube-apiserver-access'
+        ? await kustomizeOverlay(
+            'overlay-kube-apiserver-access',
+            'resources: [../../manifests/base]\ncomponents: [../../manifests/components/kube-apiserver-access]\n',
+          )
+        : await kustomizeBuild(overlay);
     expectSame(
       await render(...set),
       kustomize.filter((o) => o.kind !== 'Namespace'),

@@ -2,12 +2,15 @@
 // accepted (server-side dry-run, then for real); the controller, authenticated as its
 // ServiceAccount with only the shipped RBAC, does its whole job; and it can do nothing else. An
 // overlay that moves it to another namespace keeps those permissions.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { repoRoot } from '../../harness/gobuild.ts';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
-import { applyObject, kustomizeBuild, type ManifestObject, objectPath } from '../support/manifests.ts';
+import {
+  applyObject,
+  kustomizeBuild,
+  kustomizeOverlay,
+  type ManifestObject,
+  objectPath,
+} from '../support/manifests.ts';
 import { startProcess } from '../../harness/process.ts';
 import { doesItsJob, podsOf } from '../support/install.ts';
 import { controllerNamespace } from '../support/users.ts';
@@ -147,18 +150,10 @@ describe('an overlay that installs the controller in another namespace (`namespa
   it('moves its ServiceAccount and every RBAC subject together, and still grants the EndpointSlice in default', async () => {
     // As a user would write it, with the optional component; the prefix keeps its cluster-wide
     // objects apart from the ones installed above.
-    const dir = join(repoRoot, '.cache', 'overlay-moved');
-    await mkdir(dir, { recursive: true });
-    await writeFile(
-      join(dir, 'kustomization.yaml'),
+    const moved = await kustomizeOverlay(
+      'overlay-moved',
       'namespace: it-moved\nnamePrefix: moved-\nresources: [../../manifests]\ncomponents: [../../manifests/components/kube-apiserver-access]\n',
     );
-    let moved: ManifestObject[];
-    try {
-      moved = await kustomizeBuild(dir);
-    } finally {
-      await rm(dir, { recursive: true });
-    }
     const { name, namespace } = moved.find((o) => o.kind === 'ServiceAccount')!.metadata;
     const account = { name, namespace };
     expect(account).toEqual({ name: 'moved-namespace-isolation-controller', namespace: 'it-moved' });

@@ -1,7 +1,8 @@
 // The shipped manifests: rendered by kustomize (built from the Go module proxy) and applied to
 // the local control plane with server-side apply, as `kubectl apply --server-side -k` would.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { KubeClient } from '../../src/kube/client.ts';
@@ -21,6 +22,21 @@ export async function kustomizeBuild(dir: string): Promise<ManifestObject[]> {
     maxBuffer: 16 * 1024 * 1024,
   });
   return manifestObjects(stdout);
+}
+
+/**
+ * `kustomize build` of an overlay written as a user would write it (`kustomization`, its text,
+ * relative to a folder two levels under the repository), made under .cache/ and removed after.
+ */
+export async function kustomizeOverlay(name: string, kustomization: string): Promise<ManifestObject[]> {
+  const dir = join(repoRoot, '.cache', name);
+  await mkdir(dir, { recursive: true });
+  try {
+    await writeFile(join(dir, 'kustomization.yaml'), kustomization);
+    return await kustomizeBuild(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The objects of a multi-document YAML stream; empty documents left out. */
