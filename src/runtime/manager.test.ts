@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, ListWatch, StreamEvent } from './informer.ts';
 import { type Controller, Manager } from './manager.ts';
+import { eventually } from '../../harness/wait.ts';
 
 /** A source with fixed objects and a watch that stays open until aborted. */
 function source(names: string[]): ListWatch<KubeObject> {
@@ -149,7 +150,7 @@ describe('Manager', () => {
     m.lead();
     await m.synced;
     const done = () => lines.filter((l) => l.msg === 'every key reconciled once since leading');
-    for (let i = 0; i < 100 && (attempts < 2 || !m.idle()); i++) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => attempts >= 2 && m.idle(), 'b retried and the queue idle', 5_000);
     expect(attempts).toBe(2);
     expect(done()).toMatchObject([{ controller: 'flaky', keys: 3 }]);
     expect(await m.stop()).toEqual({ drained: true });
