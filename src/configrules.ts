@@ -17,6 +17,7 @@ export interface Problem {
 /** Every rule across fields that `c`, valid field by field, breaks. */
 export function crossFieldProblems(c: ConfigFields): Problem[] {
   const problems: Problem[] = [];
+  const profiles = Object.keys(c.profiles).join(', ');
   const builtIn = (name: string) =>
     BUILT_IN_POLICIES.includes(name) && !(name === DNS_POLICY && c.dns.preset === 'custom');
   for (const name of Object.keys(c.policies)) {
@@ -45,7 +46,7 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
   }
   for (const [profile, gate] of Object.entries(c.guardrails.gatePolicies)) {
     const problem = !Object.hasOwn(c.profiles, profile)
-      ? `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`
+      ? `names no profile (defined: ${profiles})`
       : !c.profiles[profile]!.includes(gate)
         ? `must be one of profile ${profile}'s policies (${c.profiles[profile]!.join(', ')}): pods wait for the gate policy, so it must be one the controller puts there`
         : undefined;
@@ -73,7 +74,7 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
       problems.push({
         path: ['sanctioned', profile],
         input: profile,
-        message: `names no profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+        message: `names no profile (defined: ${profiles})`,
       });
       continue;
     }
@@ -92,7 +93,7 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
     problems.push({
       path: ['legacyAnnotation', 'profile'],
       input: c.legacyAnnotation.profile,
-      message: `must name a profile (defined: ${Object.keys(c.profiles).join(', ')})`,
+      message: `must name a profile (defined: ${profiles})`,
     });
   }
   // client-go's rule: the leader must give up before a standby may take over, and retry in between.
