@@ -4,17 +4,28 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { withLock } from './lock.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 const cacheDir = join(repoRoot, '.cache');
+/** Where builds of this machine's runs take turns (harness/lock.ts). */
+export const locksDir = join(cacheDir, 'locks');
+
+/** A prerequisite of the tests is missing and cannot be provided here: the message says what to do. */
+export class MissingPrerequisiteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MissingPrerequisiteError';
+  }
+}
 
 /** The Go toolchain is missing: says what to install instead of failing obscurely. */
-export class MissingGoError extends Error {
+export class MissingGoError extends MissingPrerequisiteError {
   constructor() {
     super(
-      'Go is not installed (no `go` on PATH). The local control plane and kustomize are built from the Go module proxy: ' +
+      'go missing (no `go` on PATH): the local control plane and the tools are built from the Go module proxy; ' +
         'install Go 1.24 or newer (https://go.dev/dl, or `apt-get install golang`) and run this again.',
     );
     this.name = 'MissingGoError';
@@ -61,33 +72,45 @@ export async function ensureGoBinary(
     ...(program.ldflags?.(await readFile(join(moduleDir, 'go.mod'), 'utf8')) ?? []),
   ].join(' ');
   const want = await sourceHash(moduleDir, program.pkg, ldflags);
-  if (existsSync(binary) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')).trim() === want) {
-    return binary;
-  }
+  const current = async () =>
+    existsSync(binary) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')).trim() === want;
+  if (await current()) return binary;
   if (spawnSync('go', ['version']).error) throw new MissingGoError();
-  log(`building ${program.name}; a cold build takes ${program.coldBuild}…`);
-  const started = Date.now();
-  const build = spawn('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', binary, program.pkg], {
-    cwd: moduleDir,
-    env: {
-      ...process.env,
-      GOMODCACHE: join(cacheDir, 'gomod'),
-      GOCACHE: join(cacheDir, 'gobuild'),
-      CGO_ENABLED: '0',
-      GOFLAGS: '-mod=readonly',
+  // One build per machine at a time; a run that waited finds it built.
+  return withLock(
+    locksDir,
+    program.name,
+    async () => {
+      if (await current()) return binary;
+      log(`building ${program.name}; a cold build takes ${program.coldBuild}…`);
+      const started = Date.now();
+      const partial = `${binary}.${process.pid}.part`;
+      const build = spawn('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', partial, program.pkg], {
+        cwd: moduleDir,
+        env: {
+          ...process.env,
+          GOMODCACHE: join(cacheDir, 'gomod'),
+          GOCACHE: join(cacheDir, 'gobuild'),
+          CGO_ENABLED: '0',
+          GOFLAGS: '-mod=readonly',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      const code = await new Promise<number | null>((res, rej) => {
+        build.on('error', rej);
+        build.on('exit', res);
+      });
+      if (code !== 0) {
+        await rm(partial, { force: true });
+        throw new Error(`building ${program.module} failed (go build exited ${code}); see its output above`);
+      }
+      await rename(partial, binary);
+      await writeFile(stampFile, `${want}\n`);
+      log(`built ${binary} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      return binary;
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const code = await new Promise<number | null>((res, rej) => {
-    build.on('error', rej);
-    build.on('exit', res);
-  });
-  if (code !== 0) {
-    throw new Error(`building ${program.module} failed (go build exited ${code}); see its output above`);
-  }
-  await writeFile(stampFile, `${want}\n`);
-  log(`built ${binary} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return binary;
+    log,
+  );
 }
 
 /** So that /version (and `kubectl version`) names the Kubernetes release the module pins. */

@@ -19,7 +19,8 @@ import {
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { VERSION } from '../src/version.ts';
-import { repoRoot } from './gobuild.ts';
+import { locksDir, MissingPrerequisiteError, repoRoot } from './gobuild.ts';
+import { withLock } from './lock.ts';
 
 const cacheDir = join(repoRoot, '.cache', 'image');
 const DEBIAN_BASE = 'localhost/debian:bookworm-minbase';
@@ -42,7 +43,7 @@ export async function containerEngine(): Promise<Engine> {
     return { name: 'docker', command: ['docker'], env: process.env };
   }
   if (spawnSync('podman', ['--version'], { stdio: 'ignore' }).error) {
-    throw new Error(
+    throw new MissingPrerequisiteError(
       'neither Docker nor podman is installed: install one (Debian: apt-get install podman runc mmdebstrap) and run this again',
     );
   }
@@ -111,7 +112,9 @@ async function nodeBase(engine: Engine, log: (line: string) => void): Promise<st
   const tarball = join(cacheDir, 'bookworm-minbase.tar');
   if (!existsSync(tarball)) {
     if (spawnSync('mmdebstrap', ['--version'], { stdio: 'ignore' }).error) {
-      throw new Error('mmdebstrap is not installed: apt-get install mmdebstrap (it makes the offline base)');
+      throw new MissingPrerequisiteError(
+        'mmdebstrap is not installed: apt-get install mmdebstrap (it makes the offline base)',
+      );
     }
     log(`making ${tarball} from Debian's packages (about 20 s)…`);
     // mmdebstrap picks the format from the name: a .tar, written aside and renamed when whole.
@@ -147,7 +150,7 @@ async function nodeBase(engine: Engine, log: (line: string) => void): Promise<st
       ].join('\n'),
     );
     log(`building ${tag}…`);
-    await engineRun(engine, ['build', '--network=host', '-t', tag, context], { log });
+    await engineRun(engine, ['build', '--network=host', '-t', tag, context]);
   } finally {
     await rm(context, { recursive: true, force: true });
   }
@@ -155,23 +158,31 @@ async function nodeBase(engine: Engine, log: (line: string) => void): Promise<st
 }
 
 /** Everything the Dockerfile's build reads: a change to any of these means a new image. */
-async function contextHash(): Promise<string> {
-  const files = [
-    'Dockerfile',
-    '.dockerignore',
-    'package.json',
-    'package-lock.json',
-    'scripts/build.ts',
-    'config/controller.yaml',
-  ];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(join(repoRoot, dir), { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (!entry.name.endsWith('.test.ts')) files.push(path);
+const IMAGE_INPUTS = [
+  'Dockerfile',
+  '.dockerignore',
+  'package.json',
+  'package-lock.json',
+  'scripts/build.ts',
+  'config/controller.yaml',
+  'src',
+];
+
+/** One hash of files and folders (recursively, tests left out): a build's inputs. */
+export async function inputsHash(paths: string[]): Promise<string> {
+  const files: string[] = [];
+  const walk = async (path: string): Promise<void> => {
+    const entries = await readdir(join(repoRoot, path), { withFileTypes: true }).catch(() => undefined);
+    if (!entries) {
+      files.push(path);
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory()) await walk(join(path, entry.name));
+      else if (!entry.name.endsWith('.test.ts')) files.push(join(path, entry.name));
     }
   };
-  await walk('src');
+  for (const path of paths) await walk(path);
   const hash = createHash('sha256');
   for (const f of files.sort())
     hash
@@ -190,24 +201,36 @@ export async function ensureImage(
 ): Promise<{ engine: Engine; image: string; built: boolean }> {
   const log = options.log ?? ((l) => process.stderr.write(`${l}\n`));
   const engine = await containerEngine();
-  const want = await contextHash();
+  const want = await inputsHash(IMAGE_INPUTS);
   const stamp = join(cacheDir, `${engine.name}.sha256`);
-  if (
-    !options.force &&
-    existsSync(stamp) &&
-    (await readFile(stamp, 'utf8')).trim() === want &&
-    imageExists(engine, IMAGE)
-  ) {
-    return { engine, image: IMAGE, built: false };
-  }
-  const buildArgs = ['--build-arg', `VERSION=${VERSION}`];
-  if (engine.name === 'podman') buildArgs.push('--build-arg', `NODE_IMAGE=${await nodeBase(engine, log)}`);
-  log(`building ${IMAGE} with ${engine.name}…`);
-  await engineRun(engine, ['build', '--network=host', ...buildArgs, '-t', IMAGE, '-f', 'Dockerfile', '.'], {
+  const current = async () =>
+    existsSync(stamp) && (await readFile(stamp, 'utf8')).trim() === want && imageExists(engine, IMAGE);
+  if (!options.force && (await current())) return { engine, image: IMAGE, built: false };
+  return withLock(
+    locksDir,
+    'image',
+    async () => {
+      if (!options.force && (await current())) return { engine, image: IMAGE, built: false };
+      const buildArgs = ['--build-arg', `VERSION=${VERSION}`];
+      if (engine.name === 'podman')
+        buildArgs.push('--build-arg', `NODE_IMAGE=${await nodeBase(engine, log)}`);
+      log(`building ${IMAGE} with ${engine.name}…`);
+      // The build's own output is shown only when it fails (engineRun's error carries its tail).
+      await engineRun(engine, [
+        'build',
+        '--network=host',
+        ...buildArgs,
+        '-t',
+        IMAGE,
+        '-f',
+        'Dockerfile',
+        '.',
+      ]);
+      await writeFile(stamp, `${want}\n`);
+      return { engine, image: IMAGE, built: true };
+    },
     log,
-  });
-  await writeFile(stamp, `${want}\n`);
-  return { engine, image: IMAGE, built: true };
+  );
 }
 
 /** The image's size in bytes, as the engine reports it. */

@@ -1,10 +1,12 @@
-// Starts one control plane for the whole integration run and stops it afterwards.
+// Provides what the tests need (already done by `npm test`'s pretest step: then a check of a second),
+// starts one control plane for the whole integration run and stops it afterwards.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ControlPlane } from '../../harness/controlplane.ts';
 import { installCrds } from '../../harness/crds.ts';
+import { ensurePrerequisites } from '../../harness/prerequisites.ts';
 import { controllerGroups, controllerUser, nobodyUser } from '../support/users.ts';
 
 declare module 'vitest' {
@@ -16,6 +18,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  await ensurePrerequisites();
   const dataDir = await mkdtemp(join(tmpdir(), 'nic-integration-'));
   const cp = await ControlPlane.start({
     dataDir,

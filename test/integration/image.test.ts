@@ -60,9 +60,10 @@ let output = '';
 let exited: Promise<number | null>;
 
 beforeAll(async () => {
-  ({ engine, image } = await ensureImage({ log: () => {} }));
+  // Built before the first test by the prerequisites step: this only finds it.
+  ({ engine, image } = await ensureImage());
   dir = await mkdtemp(join(tmpdir(), 'nic-image-'));
-}, 15 * 60_000);
+});
 
 afterAll(async () => {
   if (run && run.exitCode === null) await engineRun(engine, ['rm', '-f', container]).catch(() => {});

@@ -1,0 +1,151 @@
+// What the tests need, provided once before the first test runs (`npm test`'s pretest step, and the
+// global setup of the projects that need them): a container engine, the Go-built tools, the bundle
+// and the image. Each is built or installed only when missing or stale, under a lock, so that
+// concurrent runs never do the same work twice and no test's timeout ever covers a build.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import {
+  CONTROL_PLANE,
+  ensureGoBinary,
+  HELM,
+  KUBECTL,
+  KUSTOMIZE,
+  locksDir,
+  MissingPrerequisiteError,
+  repoRoot,
+} from './gobuild.ts';
+import { ensureImage, inputsHash } from './image.ts';
+import { withLock } from './lock.ts';
+
+export { MissingPrerequisiteError } from './gobuild.ts';
+
+type Log = (line: string) => void;
+
+/** Whether `command` is on PATH (or in the sbin folders, where runc lives, that a user's PATH may lack). */
+export function onPath(command: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+  return dirs.some((dir) => dir && existsSync(join(dir, command)));
+}
+
+/** Runs a command to its end; its output is kept for the error, not shown. */
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((res, rej) => {
+    child.on('error', rej);
+    child.on('exit', res);
+  });
+  return { code, output };
+}
+
+/**
+ * Makes sure each command is on PATH, installing its Debian package with apt-get where it is not;
+ * where that cannot be done here (not root, no apt-get), says what to run instead.
+ */
+export async function ensureCommands(
+  packageOf: Record<string, string>,
+  why: string,
+  log: Log,
+): Promise<void> {
+  const missing = () => Object.keys(packageOf).filter((c) => !onPath(c));
+  const packages = () => [...new Set(missing().map((c) => packageOf[c]!))];
+  if (missing().length === 0) return;
+  const fix = `apt-get install -y ${packages().join(' ')}`;
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) {
+    throw new MissingPrerequisiteError(
+      `${missing().join(', ')} missing (${why}), and this is ${process.getuid?.() !== 0 ? 'not root' : 'not a machine with apt-get'}: run \`sudo ${fix}\` (or your system's equivalent), then run this again`,
+    );
+  }
+  await withLock(
+    locksDir,
+    'apt',
+    async () => {
+      const still = packages();
+      if (still.length === 0) return;
+      log(`installing ${still.join(', ')} with apt-get (${why})…`);
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      for (const args of [
+        ['update', '-qq'],
+        ['install', '-y', '-qq', ...still],
+      ]) {
+        const { code, output } = await run('apt-get', args, env);
+        if (code !== 0) {
+          throw new MissingPrerequisiteError(
+            `apt-get ${args[0]} failed (exit ${code}): ${output.trim().split('\n').slice(-3).join(' | ')}; run \`${fix}\` by hand`,
+          );
+        }
+      }
+    },
+    log,
+  );
+}
+
+/** Docker where its daemon answers; otherwise podman with runc and mmdebstrap, installed if missing. */
+async function containerEngine(log: Log): Promise<void> {
+  if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0) return;
+  await ensureCommands(
+    { podman: 'podman', runc: 'runc', mmdebstrap: 'mmdebstrap' },
+    'no Docker daemon answers; the image is built with podman',
+    log,
+  );
+}
+
+const bundleStamp = join(repoRoot, '.cache', 'dist.sha256');
+const BUNDLE_INPUTS = ['src', 'scripts/build.ts', 'package-lock.json'];
+
+/** dist/, as `npm run build` makes it, rebuilt when its inputs changed (the benchmark runs it). */
+export async function ensureBundle(log: Log): Promise<void> {
+  const want = await inputsHash(BUNDLE_INPUTS);
+  const dist = join(repoRoot, 'dist');
+  const current = async () =>
+    existsSync(join(dist, 'main.js')) &&
+    (await readFile(bundleStamp, 'utf8').catch(() => '')).trim() === want;
+  if (await current()) return;
+  await withLock(
+    locksDir,
+    'bundle',
+    async () => {
+      if (await current()) return;
+      const partial = join(repoRoot, '.cache', `dist.${process.pid}.part`);
+      const node = join(repoRoot, 'node_modules', '.bin', 'node');
+      const { code, output } = await run(node, [join(repoRoot, 'scripts', 'build.ts'), '--outdir', partial]);
+      if (code !== 0) throw new Error(`npm run build failed (exit ${code}):\n${output}`);
+      await rm(dist, { recursive: true, force: true });
+      await rename(partial, dist);
+      await writeFile(bundleStamp, `${want}\n`);
+    },
+    log,
+  );
+}
+
+export interface Prerequisite {
+  name: string;
+  ensure(log: Log): Promise<unknown>;
+}
+
+/** Everything `npm test` needs, in the order it is provided. */
+export const TEST_PREREQUISITES: Prerequisite[] = [
+  { name: 'container engine', ensure: containerEngine },
+  ...[CONTROL_PLANE, KUBECTL, KUSTOMIZE, HELM].map((program) => ({
+    name: program.name,
+    ensure: (log: Log) => ensureGoBinary(program, log),
+  })),
+  { name: 'bundle', ensure: ensureBundle },
+  { name: 'image', ensure: (log: Log) => ensureImage({ log }) },
+];
+
+/** Provides each prerequisite in turn, with a line per prerequisite and its time. */
+export async function ensurePrerequisites(
+  list: Prerequisite[] = TEST_PREREQUISITES,
+  log: Log = (line) => process.stderr.write(`prerequisites: ${line}\n`),
+): Promise<void> {
+  for (const p of list) {
+    const started = performance.now();
+    await p.ensure(log);
+    log(`${p.name} ready (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
+}
