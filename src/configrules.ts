@@ -1,7 +1,7 @@
 // The configuration's rules across fields: profiles name defined policies, gate policies belong to
 // their profile, sanctioned openings only where the profile isolates, the leader election's
 // timings in client-go's order. config.ts checks each field on its own, then asks these.
-import type { ConfigFields } from './config.ts';
+import type { ConfigFields } from './configschema.ts';
 import { policyTypes } from './policy/evaluate.ts';
 import { bindingName } from './policy/guardrails.ts';
 import { BUILT_IN_POLICIES, DNS_POLICY, SANCTIONED_POLICY } from './policy/presets.ts';

@@ -2,7 +2,7 @@
 // one pooled HTTPS connection set, authenticated from a kubeconfig or in-cluster.
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from './undici.ts';
-import type { ClusterAccess, HeaderList, Tls } from './kubeconfig.ts';
+import type { ClusterAccess, HeaderList, Tls } from './access.ts';
 
 export { KubeconfigError, loadKubeConfig } from './kubeconfig.ts';
 

@@ -4,7 +4,7 @@ import type { RequestOptions } from 'node:https';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ClusterAccess, Fields, HeaderList, Named, Tls } from './kubeconfig.ts';
+import type { ClusterAccess, Fields, HeaderList, Named, Tls } from './access.ts';
 
 /**
  * Exec plugins and auth providers, through client-node (which runs and caches them): the user's

@@ -7,27 +7,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { delimiter, dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
+import type { ClusterAccess, Fields, HeaderList, Named, Tls } from './access.ts';
 import { viaClientNode } from './exec-credentials.ts';
-
-export interface Tls {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  servername?: string;
-  rejectUnauthorized?: boolean;
-}
-
-/** Request headers as name/value pairs: a name may repeat (one Impersonate-Group per group). */
-export type HeaderList = [string, string][];
-
-export interface ClusterAccess {
-  /** The API server's base URL, without a trailing slash. */
-  readonly server: string;
-  /** An http(s):// or socks5:// proxy to reach it through. */
-  readonly proxy?: string | undefined;
-  /** TLS material and the headers for the next request (rotated tokens are picked up). */
-  credentials(): Promise<{ tls: Tls; headers: HeaderList }>;
-}
 
 /** The kubeconfig cannot be used as it is: names the file and field, and what to do. */
 export class KubeconfigError extends Error {
@@ -89,14 +70,6 @@ export function inCluster(env: NodeJS.ProcessEnv, dir: string): ClusterAccess {
       return { tls: { ca }, headers: [['Authorization', `Bearer ${await token()}`]] };
     },
   };
-}
-
-export type Fields = Record<string, unknown>;
-export interface Named {
-  name: string;
-  /** The file it came from: relative paths in it are relative to that file's folder. */
-  file: string;
-  fields: Fields;
 }
 
 interface KubeconfigFile {

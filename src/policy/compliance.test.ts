@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assess, policyReport, reasons, reportContent, stamp } from './compliance.ts';
 import { desiredPolicies } from './desired.ts';
-import type { NamespaceLookup } from './evaluate.ts';
+import type { NamespaceLookup } from './selectors.ts';
 import { defaultPolicyConfig as config, defaultPolicySettings, expand } from './profiles.ts';
 import type { NetworkPolicy, NetworkPolicySpec } from './types.ts';
 

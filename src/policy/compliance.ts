@@ -4,7 +4,8 @@
 // (wgpolicyk8s.io/v1alpha2) that carries it, as Kyverno, Kubewarden and Trivy Operator write theirs.
 import { driftOf } from './compare.ts';
 import { renderProfile } from './desired.ts';
-import { evaluate, type NamespaceLookup, type Opening, severityOf, whatOpens } from './evaluate.ts';
+import { evaluate, type Opening, severityOf, whatOpens } from './evaluate.ts';
+import type { NamespaceLookup } from './selectors.ts';
 import { type Exception, readable } from './exceptions.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROFILE_LABEL, isManaged } from './labels.ts';
 import type { PolicyConfig } from './profiles.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Allowed, describeOpening, evaluate, type NamespaceLookup, severityOf } from './evaluate.ts';
+import { type Allowed, describeOpening, evaluate, severityOf } from './evaluate.ts';
+import type { NamespaceLookup } from './selectors.ts';
 import { defaultPolicyConfig as config } from './profiles.ts';
 import { sanctionedPolicy } from './presets.ts';
 import { matches } from './selectors.ts';

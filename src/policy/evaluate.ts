@@ -16,7 +16,7 @@
 //   direction not in `policyTypes` do nothing;
 // - a policy or peer whose pod selector no pod can satisfy opens nothing.
 import { contains, type Cidr, parseCidr } from './cidr.ts';
-import { describe, matchesAll, satisfiable } from './selectors.ts';
+import { describe, matchesAll, type NamespaceLookup, satisfiable } from './selectors.ts';
 import type { LabelSelector, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from './types.ts';
 
 export type Direction = 'ingress' | 'egress';
@@ -40,11 +40,6 @@ export interface Opening {
   ports: string[];
   /** fail: opened to everyone, every namespace or every address; warn: to something specific. */
   severity: Severity;
-}
-
-/** The namespaces a namespaceSelector selects, and whether that is all of them. */
-export interface NamespaceLookup {
-  select(selector: LabelSelector): { all: boolean; names: string[] };
 }
 
 export interface Evaluated {

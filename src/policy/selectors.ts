@@ -1,7 +1,11 @@
 // Label selectors as the API server reads them: matching, whether any labels can match at all,
 // and a short text for people (`app=web, tier in (a, b)`).
-import type { NamespaceLookup } from './evaluate.ts';
 import type { LabelSelector, Labels } from './types.ts';
+
+/** The namespaces a namespaceSelector selects, and whether that is all of them. */
+export interface NamespaceLookup {
+  select(selector: LabelSelector): { all: boolean; names: string[] };
+}
 
 const NAME_LABEL = 'kubernetes.io/metadata.name';
 

@@ -20,7 +20,7 @@ import {
   type Verdict,
 } from '../../policy/compliance.ts';
 import { desiredPolicies, select } from '../../policy/desired.ts';
-import type { NamespaceLookup } from '../../policy/evaluate.ts';
+import type { NamespaceLookup } from '../../policy/selectors.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
 import { FIELD_MANAGER, isManaged } from '../../policy/labels.ts';
 import type { PolicyConfig } from '../../policy/profiles.ts';
