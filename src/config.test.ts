@@ -177,7 +177,6 @@ describe('configuration', () => {
         sanctioned: {
           mesh: { ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'ingress' } } }] }] },
         },
-        legacyAnnotation: { enabled: false, profile: 'mesh' },
       },
       'test.yaml',
     );
@@ -189,6 +188,17 @@ describe('configuration', () => {
       'from-siblings',
       'allow-sanctioned',
     ]);
+  });
+
+  it('accepts profiles of its own without the legacy annotation default profile while that feature is off', () => {
+    const c = parseConfig({ profiles: { tight: ['default-deny-all'] } }, 'test.yaml');
+    expect(c.legacyAnnotation).toEqual({ enabled: false, profile: 'default-deny-ingress' });
+    expect(
+      problems({
+        profiles: { tight: ['default-deny-all'] },
+        legacyAnnotation: { enabled: true, profile: 'default-deny-ingress' },
+      }),
+    ).toContain('legacyAnnotation.profile: must name a profile (defined: tight)');
   });
 
   it('shows the bad value and what is allowed', () => {

@@ -89,7 +89,8 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
       });
     }
   }
-  if (!Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
+  // Only a feature in use constrains the profiles: its default must not refuse a user's own.
+  if (c.legacyAnnotation.enabled && !Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {
     problems.push({
       path: ['legacyAnnotation', 'profile'],
       input: c.legacyAnnotation.profile,

@@ -24,7 +24,6 @@ describe('render', () => {
                 ingress: [{ from: [{ namespaceSelector: { matchLabels: { x: value } } }] }],
               },
             },
-            legacyAnnotation: { enabled: false, profile: 'p' },
           },
           'test',
         ),
@@ -42,7 +41,6 @@ describe('render', () => {
           {
             profiles: { p: ['x'] },
             policies: { x: { podSelector: {}, egress: [egress] } },
-            legacyAnnotation: { enabled: false, profile: 'p' },
           },
           'test',
         ),
