@@ -56,7 +56,7 @@ export async function verdicts(
     if (namespace !== undefined && name !== namespace) continue;
     const view = namespaceView(ns);
     const selection = select(view, config);
-    if (selection.kind !== 'manage') continue;
+    if (selection.kind !== 'manage' || selection.terminating) continue; // being deleted: not judged
     assessments.push(
       assess(
         {

@@ -190,6 +190,36 @@ describe('compliance reports', () => {
     // The namespace controller removes the policies on its own schedule, not the report's.
     await eventually(async () => (await kube.managedNames(ns)).length === 0, `${ns}'s policies to go`);
   });
+
+  it('does not judge a namespace being deleted: no verdict change, no Event into it, while it is emptied', async () => {
+    const ns = await kube.namespace('it-comply-deleting', { isolation: 'strict' });
+    await waitVerdict(ns, 'pass');
+    // A finalizer holds the namespace Terminating after its policies are gone, as a slow one does.
+    const configMaps = `/api/v1/namespaces/${ns}/configmaps`;
+    await admin.request('POST', configMaps, {
+      body: { metadata: { name: 'held', finalizers: ['it.example/hold'] } },
+    });
+    const failedEvents = async () => (await ctl.metric('namespace_isolation_events_failed_total')) ?? 0;
+    const before = await failedEvents();
+    await admin.request('DELETE', resourcePath('Namespace', undefined, ns));
+    try {
+      await eventually(
+        async () => (await admin.list(policiesPath(ns))).items.length === 0,
+        `${ns}'s policies to be deleted by the namespace controller`,
+      );
+      await ctl.idle();
+      const changes = ctl.logs.filter(
+        (l) => l.msg === 'namespace isolation verdict changed' && l.namespace === ns,
+      );
+      expect(changes).toEqual([]);
+      expect(await failedEvents()).toBe(before);
+    } finally {
+      await admin.request('PATCH', `${configMaps}/held`, {
+        body: { metadata: { finalizers: null } },
+        contentType: 'application/merge-patch+json',
+      });
+    }
+  });
 });
 
 describe('without the PolicyReport CRD', () => {

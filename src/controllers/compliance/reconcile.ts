@@ -86,7 +86,8 @@ export class ComplianceReconciler implements Reconciler {
     const ns = this.d.namespaces.get(name);
     const view = ns && namespaceView(ns);
     const selection = view && select(view, policy);
-    if (selection?.kind !== 'manage') {
+    // A namespace being deleted is not judged: while it is emptied, its policies read as missing.
+    if (selection?.kind !== 'manage' || selection.terminating) {
       this.verdicts.delete(name);
       this.dependsOn.delete(name);
       // Not ours any more: its report goes (a mistyped profile or a terminating namespace keeps it).
