@@ -29,7 +29,7 @@ export const FLAGS = {
     arg: 'PATH',
     env: 'KUBECONFIG',
     help: 'kubeconfig (the variable may list files separated by ":"); in a pod, its ServiceAccount when absent',
-    commands: ['run', 'check'],
+    commands: ['run', 'render', 'check'],
   },
   'metrics-bind-address': {
     type: 'string',
@@ -162,7 +162,7 @@ const synopsis = (spec: FlagSpec, name: string) => `--${name}${spec.arg ? ` ${sp
 export function usage(): string {
   const lines = [
     'usage: namespace-isolation-controller [run] [flags]       run the controller',
-    '       namespace-isolation-controller render --namespace NAME [--profile P] [--config PATH]',
+    '       namespace-isolation-controller render --namespace NAME [--profile P] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller render guardrails [--config PATH]',
     '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts';
 import { checkDns } from './cli/dns.ts';
-import { livePolicyConfig } from './cli/live.ts';
+import { livePolicyConfig, renderPolicyConfig } from './cli/live.ts';
 import { verdicts } from './cli/verdicts.ts';
 import { type Config, ConfigError, parseConfig, policyConfig, readConfigFile } from './config.ts';
 import { type Flags, parseFlags, usage, UsageError } from './flags.ts';
@@ -37,7 +37,12 @@ async function main(): Promise<void> {
     process.stdout.write(renderGuardrails(policyConfig(config)));
   } else if (command === 'render') {
     if (!flags.namespace) throw new UsageError('render: --namespace is required');
-    process.stdout.write(render(policyConfig(config), flags.namespace, flags.profile));
+    // A profile with allow-kube-apiserver reads the API server's addresses from the cluster.
+    const policy = await renderPolicyConfig(config, flags.profile, flags.kubeconfig).catch((err: unknown) => {
+      if (err instanceof UsageError) throw err;
+      fail(`render: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    process.stdout.write(render(policy, flags.namespace, flags.profile));
   } else if (command === 'check') {
     let client: KubeClient | undefined;
     try {

@@ -1,10 +1,11 @@
 // The policy configuration as the controller has it in this cluster: with allow-kube-apiserver
 // built from the API server's EndpointSlice, read with the caller's credentials.
 import { API_SERVER_SLICE } from '../controllers/apiserver.ts';
-import type { KubeClient } from '../kube/client.ts';
+import { UsageError } from '../flags.ts';
+import { KubeClient, loadKubeConfig } from '../kube/client.ts';
 import { resourcePath } from '../kube/resources.ts';
 import { type Config, policyConfig, usesApiServer } from '../config.ts';
-import { type EndpointSliceView, kubeApiserverPolicy } from '../policy/presets.ts';
+import { type EndpointSliceView, KUBE_APISERVER_POLICY, kubeApiserverPolicy } from '../policy/presets.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 
 export async function livePolicyConfig(client: KubeClient, config: Config): Promise<PolicyConfig> {
@@ -12,4 +13,34 @@ export async function livePolicyConfig(client: KubeClient, config: Config): Prom
   const { namespace, name } = API_SERVER_SLICE;
   const slice = await client.get<EndpointSliceView>(resourcePath('EndpointSlice', namespace, name));
   return policyConfig(config, kubeApiserverPolicy(slice ? [slice] : []));
+}
+
+/**
+ * What `render` renders `profile` from. `allow-kube-apiserver`'s peers are the cluster's API server
+ * addresses: read from the cluster as the controller reads them, never printed empty for want of them.
+ */
+export async function renderPolicyConfig(
+  config: Config,
+  profile: string,
+  kubeconfig: string | undefined,
+): Promise<PolicyConfig> {
+  if (!config.profiles[profile]?.includes(KUBE_APISERVER_POLICY)) return policyConfig(config);
+  if (!kubeconfig) {
+    throw new UsageError(
+      `render: profile ${profile} lists ${KUBE_APISERVER_POLICY}, whose peers are your cluster's API server addresses: ` +
+        'pass --kubeconfig (or set KUBECONFIG) so that they are read from the cluster as the controller reads them',
+    );
+  }
+  const client = new KubeClient(loadKubeConfig(kubeconfig));
+  try {
+    const live = await livePolicyConfig(client, config);
+    if (!live.policies[KUBE_APISERVER_POLICY]?.egress?.length) {
+      throw new Error(
+        `the EndpointSlice ${API_SERVER_SLICE.namespace}/${API_SERVER_SLICE.name} lists no ready address of the API server (or cannot be read): ${KUBE_APISERVER_POLICY} would allow nothing`,
+      );
+    }
+    return live;
+  } finally {
+    await client.close();
+  }
 }

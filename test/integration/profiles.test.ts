@@ -125,7 +125,6 @@ describe('the configuration file, reloaded', () => {
         ],
       },
     },
-    legacyAnnotation: { enabled: false, profile: 'strict' },
   };
   const strict: string[] = [];
   const team: string[] = [];
@@ -147,8 +146,16 @@ describe('the configuration file, reloaded', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('rolls each DNS preset out to exactly the namespaces whose allow-dns it changes, one write each', async () => {
+  it('rolls each DNS preset out to exactly the namespaces whose allow-dns it changes, one write each, as updates, not repairs', async () => {
     const everyone = [...strict, ...team];
+    const repairs = async () => {
+      let sum = 0;
+      for (const drift of ['deleted', 'modified', 'labels'])
+        sum +=
+          (await ctl.metric('namespace_isolation_drift_repairs_total', { policy: 'allow-dns', drift })) ?? 0;
+      return sum;
+    };
+    const repairsBefore = await repairs();
     for (const preset of ['openshift', 'node-local-dns', 'gke-cloud-dns', 'kube-dns']) {
       const before = writes();
       await publish(dir, { ...TEAM, dns: { preset } });
@@ -167,6 +174,15 @@ describe('the configuration file, reloaded', () => {
       }),
     ).toBe(4 * everyone.length);
     expect(await ctl.metric('namespace_isolation_rollout_pending_namespaces')).toBe(0);
+    // A platform change is not tampering: no repair counted, and each team reads why its policy changed.
+    expect(await repairs()).toBe(repairsBefore);
+    for (const ns of everyone) {
+      const events = await kube.events(ns);
+      expect(events.filter((e) => e.reason === 'PolicyRepaired')).toEqual([]);
+      expect(events.find((e) => e.reason === 'PolicyUpdated')?.note).toMatch(
+        /^updated NetworkPolicy allow-dns for profile (strict|team): the configuration file changed$/,
+      );
+    }
   });
 
   it("fills in each namespace's own values, and leaves out, with a Warning, what a namespace lacks", async () => {
@@ -353,7 +369,6 @@ describe('sanctioned openings', () => {
 describe('allow-kube-apiserver', () => {
   const PROFILE = {
     profiles: { api: ['default-deny-all', 'allow-kube-apiserver'] },
-    legacyAnnotation: { enabled: false, profile: 'api' },
   };
   const SLICE = resourcePath('EndpointSlice', 'default', 'kubernetes');
   const slice = (address: string) => ({
@@ -422,6 +437,36 @@ describe('allow-kube-apiserver', () => {
       await kube.raw.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
         body: endpointsBinding,
       });
+    }
+  });
+
+  it('render prints allow-kube-apiserver with the addresses the controller applies; without a kubeconfig it refuses', async () => {
+    const file = join(dataDir, 'api.yaml');
+    await writeFile(file, JSON.stringify({ ...testConfig, ...PROFILE }));
+    const ctl = await startTestController(cp.userKubeconfig('controller'), { config: PROFILE });
+    try {
+      const ns = await kube.namespace('it-render-api', { isolation: 'api' });
+      const live = await eventually(() => specOf(ns, 'allow-kube-apiserver'), 'the controller to apply it');
+      const rendered = await cli(['render', '--namespace', ns, '--profile', 'api', '--config', file]);
+      expect(rendered.code).toBe(0);
+      const docs = parseAllDocuments(rendered.out).map((d) => d.toJS() as Policy);
+      expect(docs.find((d) => d.metadata.name === 'allow-kube-apiserver')?.spec).toEqual(live);
+      expect(live?.egress?.[0]?.to?.[0]?.ipBlock?.cidr).toMatch(/\/32$/);
+
+      const alone = startProcess(['render', '--namespace', ns, '--profile', 'api', '--config', file]);
+      expect(await alone.exited).toBe(2);
+      expect(alone.out()).toBe('');
+      expect(alone.err()).toContain(
+        "render: profile api lists allow-kube-apiserver, whose peers are your cluster's API server addresses: pass --kubeconfig",
+      );
+      // Unlabelled again, so that the next test's controller finds only its own namespaces.
+      await kube.raw.request('PATCH', resourcePath('Namespace', undefined, ns), {
+        body: { metadata: { labels: { isolation: null } } },
+        contentType: 'application/merge-patch+json',
+      });
+      await eventually(async () => (await kube.managedNames(ns)).length === 0, `${ns}'s policies to go`);
+    } finally {
+      await ctl.stop();
     }
   });
 
