@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { desiredPolicies } from './desired.ts';
-import { plan } from './plan.ts';
+import { decide, desiredPolicies } from './desired.ts';
+import { carriesOut, plan } from './plan.ts';
 import { defaultPolicyConfig as config } from './profiles.ts';
 import type { NamespaceView, NetworkPolicy } from './types.ts';
 
@@ -122,6 +122,42 @@ describe('plan', () => {
         ),
       ).toEqual([]);
       expect(kinds(plan(terminating({}), byName(strict), config, 'delete', ours))).toEqual([]);
+    });
+  });
+
+  describe('a rollout (what is wanted changed) tells updates from repairs', () => {
+    const before = decide(ns({ isolation: 'strict' }), config);
+    const wider = {
+      ...config,
+      policies: { ...config.policies, 'allow-dns': { podSelector: {}, policyTypes: ['Egress' as const] } },
+    };
+
+    it('updates a policy still as the earlier configuration had it, and creates one it did not have', () => {
+      const p = plan(ns({ isolation: 'strict' }), byName(strict), wider, 'delete', ours);
+      expect(p.changes.map((c) => carriesOut(c, before))).toEqual([true]);
+      const moved = plan(ns({ isolation: 'default-deny-ingress' }), byName(strict), config, 'delete', ours);
+      expect(moved.changes.map((c) => `${c.policy} ${carriesOut(c, before)}`)).toEqual([
+        'default-deny-ingress true',
+        'default-deny-all false',
+        'allow-dns false',
+        'allow-same-namespace false',
+      ]);
+    });
+
+    it('repairs a policy someone edited or deleted meanwhile', () => {
+      const edited = structuredClone(strict);
+      edited[1]!.spec.egress = [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }];
+      expect(
+        plan(ns({ isolation: 'strict' }), byName(edited), wider, 'delete', ours).changes.map((c) =>
+          carriesOut(c, before),
+        ),
+      ).toEqual([false]);
+      const deleted = byName(strict.filter((p) => p.metadata.name !== 'allow-dns'));
+      expect(
+        plan(ns({ isolation: 'strict' }), deleted, wider, 'delete', ours).changes.map((c) =>
+          carriesOut(c, before),
+        ),
+      ).toEqual([false]);
     });
   });
 });

@@ -75,3 +75,15 @@ export function plan<P extends NetworkPolicy>(
   }
   return { decision, changes, foreign, notWritten };
 }
+
+/**
+ * Whether an apply only carries out a change of what is wanted: the policy is as `before` (what
+ * was wanted until then) had it, or absent where `before` had none of that name. Anything else was
+ * changed by someone: a repair.
+ */
+export function carriesOut(change: Change<NetworkPolicy>, before: Decision): boolean {
+  if (change.kind !== 'apply' || before.kind !== 'manage') return false;
+  const was = before.policies.find((p) => p.metadata.name === change.policy);
+  if (!was) return change.observed === undefined;
+  return change.observed !== undefined && driftOf(was, change.observed) === undefined;
+}

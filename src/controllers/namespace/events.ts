@@ -7,6 +7,7 @@ import type { OptOut } from '../../policy/plan.ts';
 export const REASONS = {
   PolicyApplied: { type: 'Normal', action: 'Apply' },
   PolicyRepaired: { type: 'Normal', action: 'Apply' },
+  PolicyUpdated: { type: 'Normal', action: 'Apply' },
   PolicyRemoved: { type: 'Normal', action: 'Delete' },
   PolicyOrphaned: { type: 'Normal', action: 'Orphan' },
   ApplyFailed: { type: 'Warning', action: 'Apply' },
@@ -60,6 +61,13 @@ export const events = {
     report(
       'PolicyRepaired',
       `${done(dryRun, `repaired NetworkPolicy ${policy} (${drift})`)} for profile ${profile}`,
+    ),
+
+  /** A change of what is wanted, carried out: `cause` says which (a rollout, not drift). */
+  updated: (policies: string[], profile: string, cause: string, dryRun: boolean) =>
+    report(
+      'PolicyUpdated',
+      `${done(dryRun, `updated ${networkPolicies(policies)}`)} for profile ${profile}: ${cause}`,
     ),
 
   released: (policies: string[], mode: OptOut, dryRun: boolean) =>

@@ -1,7 +1,7 @@
 // The namespace controller: watches Namespaces and the NetworkPolicies it manages, maps their events
 // to namespace keys, and reconciles each namespace's policies (reconcile.ts).
 import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../../kube/objects.ts';
-import { decide, sameDecision, select } from '../../policy/desired.ts';
+import { type Decision, decide, sameDecision, select } from '../../policy/desired.ts';
 import { exceptionOf } from '../../policy/exceptions.ts';
 import { isManaged } from '../../policy/labels.ts';
 import { FIXED } from '../../config.ts';
@@ -74,17 +74,27 @@ export const namespaceController: Controller<Deps> = {
     };
 
     // Events only say which namespace to look at; the ledger hears of our policies' changes.
-    const namespaceEvent = (ns: NamespaceObject, gone = false) => {
+    const namespaceEvent = (ns: NamespaceObject, gone = false, old?: NamespaceObject) => {
       // Not during the initial lists: a namespace listed before the policies is not late.
       if (namespaces.hasSynced() && policies.hasSynced()) {
         clockUpdate(ns.metadata.name, gone ? undefined : enforcement(ns));
+      }
+      // Another profile: its policies are rolled out as updates, not repairs of drift.
+      const was = old && select(namespaceView(old), source.current);
+      if (was?.kind === 'manage') {
+        const is = select(namespaceView(ns), source.current);
+        if (is.kind === 'manage' && is.profile !== was.profile) {
+          const before = decide(namespaceView(old!), source.current);
+          const cause = `the namespace's profile changed from ${was.profile}`;
+          ledger.rolledOut(ns.metadata.name, { before, cause });
+        }
       }
       deps.status.unsettle(ns.metadata.name);
       queue.add(ns.metadata.name);
     };
     namespaces.addHandlers({
       add: (ns) => namespaceEvent(ns),
-      update: (_old, ns) => namespaceEvent(ns),
+      update: (old, ns) => namespaceEvent(ns, false, old),
       delete: (ns) => namespaceEvent(ns, true),
     });
     const seen = (p: ObservedPolicy, changed: boolean, old?: ObservedPolicy) => {
@@ -149,17 +159,26 @@ export const namespaceController: Controller<Deps> = {
       rollouts.inc({ cause, unit: 'changes' });
       rollouts.inc({ cause, unit: 'namespaces' }, changed.length);
       log.info({ cause, namespaces: changed.length }, 'the policies in force changed; rolling out');
-      for (const name of changed) deps.status.unsettle(name);
-      wave.add(changed);
+      for (const { name, was } of changed) {
+        deps.status.unsettle(name);
+        ledger.rolledOut(name, { before: was, cause: `the ${cause} changed` });
+      }
+      wave.add(changed.map((c) => c.name));
     });
     return { reconciler, keys: () => namespaces.list().map((ns) => ns.metadata.name) };
   },
 };
 
-/** The namespaces whose decision differs between two configurations. */
-function rolloutOf(namespaces: NamespaceObject[], before: PolicyConfig, after: PolicyConfig): string[] {
-  return namespaces
-    .map(namespaceView)
-    .filter((view) => !sameDecision(decide(view, before), decide(view, after)))
-    .map((view) => view.name);
+/** The namespaces whose decision differs between two configurations, with what was decided before. */
+function rolloutOf(
+  namespaces: NamespaceObject[],
+  before: PolicyConfig,
+  after: PolicyConfig,
+): { name: string; was: Decision }[] {
+  const changed: { name: string; was: Decision }[] = [];
+  for (const view of namespaces.map(namespaceView)) {
+    const was = decide(view, before);
+    if (!sameDecision(was, decide(view, after))) changed.push({ name: view.name, was });
+  }
+  return changed;
 }

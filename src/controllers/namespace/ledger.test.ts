@@ -30,6 +30,25 @@ describe('RepairLedger', () => {
     expect(round.wrote('a', 'repair')).toEqual({ repair: { sinceChangeMs: 50 } });
   });
 
+  it('carries out a rollout as updates: no repair counted, no fight, once; a failed round hands it to the next', () => {
+    const { l } = ledger();
+    l.rolledOut('ns', { before: 'v1', cause: 'the configuration file changed' });
+    l.rolledOut('ns', { before: 'v2', cause: 'the configuration file changed' }); // v1 is what the cluster holds
+    const round = l.begin('ns');
+    expect(round.rollout).toEqual({ before: 'v1', cause: 'the configuration file changed' });
+    expect(round.decide('update', 'a', false)).toEqual({ write: true, as: 'update' });
+    expect(round.wrote('a', 'update')).toEqual({});
+    round.failed('b');
+    round.end();
+    const again = l.begin('ns');
+    expect(again.rollout?.before).toBe('v1');
+    l.observed('ns', 'a');
+    expect(again.decide('update', 'b', false)).toEqual({ write: true, as: 'update' });
+    again.wrote('b', 'update');
+    again.end();
+    expect(l.begin('ns').rollout).toBeUndefined();
+  });
+
   it('leaves a policy alone while its last write is not in the cache, until its event comes', () => {
     const { l } = ledger();
     const first = l.begin('ns');

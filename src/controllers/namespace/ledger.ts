@@ -1,8 +1,8 @@
 // The repair ledger: for a planned write and a clock, write it now or wait N ms, and whether it is
-// a creation, a repair or a release. It owns what that decision needs: when each drift was seen,
-// writes not yet seen back in the cache (expectations), namespaces whose first creation failed,
-// and fights with other writers: a repair or a release that another writer keeps undoing backs
-// off alike. Pure: no I/O, the clock is injected.
+// a creation, a repair, an update or a release. It owns what that decision needs: when each drift
+// was seen, writes not yet seen back in the cache (expectations), namespaces whose first creation
+// failed, rollouts not yet reconciled, and fights with other writers: a repair or a release that
+// another writer keeps undoing backs off alike. Pure: no I/O, the clock is injected.
 import { Expectations } from '../../runtime/expectations.ts';
 import { type Declared, type FightOptions, FightTracker } from '../../runtime/fight.ts';
 
@@ -14,8 +14,18 @@ export interface LedgerOptions {
   dryRun: boolean;
 }
 
-/** A namespace's first policies are created; a drift is repaired; a policy no longer wanted is released. */
-export type WriteKind = 'create' | 'repair' | 'release';
+/**
+ * A namespace's first policies are created; a drift is repaired; a change of what is wanted (the
+ * configuration, the API server's endpoints, the namespace's profile) is rolled out as an update;
+ * a policy no longer wanted is released.
+ */
+export type WriteKind = 'create' | 'repair' | 'update' | 'release';
+
+/** What was wanted before a rollout, and why it changed: what tells an update from a repair. */
+export interface Rollout<Before = unknown> {
+  before: Before;
+  cause: string;
+}
 
 /** `declared` when another writer's undo of the policy just made a fight (said once per fight). */
 export type Verdict =
@@ -33,6 +43,8 @@ export class RepairLedger {
   private readonly changedAt = new Map<string, Map<string, number>>();
   /** Namespaces whose first policies are not all written yet (a first attempt failed). */
   private readonly creating = new Set<string>();
+  /** Per namespace, the rollout its next round carries out. */
+  private readonly rollouts = new Map<string, Rollout>();
   private readonly expectations: Expectations;
   private readonly fights: FightTracker;
   private readonly options: LedgerOptions;
@@ -59,6 +71,14 @@ export class RepairLedger {
   }
 
   /**
+   * What `namespace` wanted changed: its next round tells updates from repairs by `before`. A
+   * rollout not yet carried out is kept: the cluster still holds what the earlier one replaces.
+   */
+  rolledOut(namespace: string, rollout: Rollout): void {
+    if (!this.rollouts.has(namespace)) this.rollouts.set(namespace, rollout);
+  }
+
+  /**
    * Starts a reconcile of `namespace`. Call it before reading the caches: what it holds of writes
    * not yet seen is taken now, so that an event arriving during the reconcile cannot clear an
    * expectation and let a write go out from a cache read before that event.
@@ -66,8 +86,11 @@ export class RepairLedger {
   begin(namespace: string): Round {
     const changedAt = this.changedAt.get(namespace) ?? new Map<string, number>();
     this.changedAt.delete(namespace);
+    const rollout = this.rollouts.get(namespace);
+    this.rollouts.delete(namespace);
     return new Round({
       namespace,
+      rollout,
       unseen: this.expectations.snapshot(namespace),
       changedAt,
       options: this.options,
@@ -76,6 +99,7 @@ export class RepairLedger {
       expectations: this.expectations,
       fights: this.fights,
       remember: (policy, at) => this.changed(namespace, policy, at),
+      retry: (r) => this.rolledOut(namespace, r),
     });
   }
 
@@ -83,6 +107,7 @@ export class RepairLedger {
   forget(namespace: string): void {
     this.changedAt.delete(namespace);
     this.creating.delete(namespace);
+    this.rollouts.delete(namespace);
     this.expectations.forget(namespace);
     this.fights.prune((key) => key.startsWith(`${namespace}/`));
   }
@@ -91,6 +116,8 @@ export class RepairLedger {
 /** What a round sees of its ledger. */
 interface RoundContext {
   namespace: string;
+  /** The rollout this round carries out, if any. */
+  rollout: Rollout | undefined;
   /** Writes not yet seen back when the round began: policy → ms still to wait at most. */
   unseen: Map<string, number>;
   /** Drifts seen since the last round: policy → when. */
@@ -101,6 +128,8 @@ interface RoundContext {
   expectations: Expectations;
   fights: FightTracker;
   remember(policy: string, at: number): void;
+  /** A failed round's rollout is carried out by the next (unless a newer one came meanwhile). */
+  retry(rollout: Rollout): void;
 }
 
 /** One reconcile of one namespace: a verdict per planned write, then what became of it. */
@@ -109,29 +138,38 @@ export class Round {
   private requeueAfterMs: number | undefined;
   private failures = 0;
   private first = false;
+  /** An update of the rollout had to wait: the next round carries the rollout on. */
+  private updateWaited = false;
 
   constructor(context: RoundContext) {
     this.c = context;
   }
 
+  /** The rollout this round carries out: its policies' changes are updates, not repairs. */
+  get rollout(): Rollout | undefined {
+    return this.c.rollout;
+  }
+
   /**
    * Write `policy` now, or wait. `first` when the cache holds none of the namespace's policies:
-   * its first policies are created, not repaired (no repair counted, no fight). A verdict to write
+   * its first policies are created, not repaired (no repair counted, no fight). `update` when the
+   * change is the round's rollout, not drift: no repair counted, no fight. A verdict to write
    * records the expectation at once, before the request goes out (its event may beat the answer).
    */
-  decide(kind: 'apply' | 'release', policy: string, first: boolean): Verdict {
+  decide(kind: 'apply' | 'update' | 'release', policy: string, first: boolean): Verdict {
     const { options, creating, expectations, fights, namespace, changedAt } = this.c;
     this.first ||= first;
     const unseenMs = this.c.unseen.get(policy);
+    this.updateWaited ||= kind === 'update' && unseenMs !== undefined;
     if (unseenMs !== undefined) return this.wait(policy, unseenMs, 'unseen');
     let as: WriteKind = 'release';
-    if (kind === 'apply') {
+    if (kind !== 'release') {
       const created = (first || creating.has(namespace)) && !changedAt.has(policy);
-      as = created ? 'create' : 'repair';
+      as = created ? 'create' : kind === 'update' ? 'update' : 'repair';
     }
-    // Repairs, re-creations and releases answer another writer's undo; a first creation does not.
+    // Repairs, re-creations and releases answer another writer's undo; creations and updates do not.
     let declared: Declared | undefined;
-    if (as !== 'create' && !options.dryRun) {
+    if (as !== 'create' && as !== 'update' && !options.dryRun) {
       const [key, seenAt] = [this.key(policy), this.seenAt(policy)];
       declared = fights.declare(key, seenAt);
       const fightMs = fights.wait(key, seenAt);
@@ -144,7 +182,7 @@ export class Round {
   /** The write of `policy` succeeded. */
   wrote(policy: string, as: WriteKind): Written {
     const { options, now, fights } = this.c;
-    if (as === 'create' || options.dryRun) return {};
+    if (as === 'create' || as === 'update' || options.dryRun) return {};
     fights.wrote(this.key(policy), this.seenAt(policy));
     if (as === 'release') return {};
     const since = this.c.changedAt.get(policy);
@@ -160,9 +198,10 @@ export class Round {
 
   /** Ends the round: when to look again, if a write had to wait. */
   end(): number | undefined {
-    const { creating, namespace } = this.c;
+    const { creating, namespace, rollout } = this.c;
     if (this.failures === 0) creating.delete(namespace);
     else if (this.first) creating.add(namespace);
+    if ((this.failures > 0 || this.updateWaited) && rollout) this.c.retry(rollout);
     return this.requeueAfterMs;
   }
 
