@@ -2,25 +2,15 @@
 // jittered exponential backoff, 410 Gone re-lists, a watchdog ends a stream that falls silent.
 // Where the server offers it, the list is streamed (client-go's WatchList): one watch request sends
 // every object, a bookmark marks the list's end, and the same stream goes on as the watch.
-// It keeps a cache, indexed by namespace (only what its transform keeps), and tells handlers what changed.
+// What it hears goes to its store (store.ts): a cache indexed by namespace, which tells handlers.
+import { type Handlers, type KubeObject, objectKey, Store } from './store.ts';
 import { Gone, IncompleteList, isGone, SilentStream, StreamingUnavailable } from './watch-errors.ts';
 
+export type { Handlers, KubeObject, ObjectMeta } from './store.ts';
 export { SilentStream, StreamingUnavailable } from './watch-errors.ts';
 
 /** The annotation of the bookmark that ends a streamed list. */
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  resourceVersion?: string;
-  managedFields?: unknown;
-  annotations?: Record<string, string>;
-}
-
-export interface KubeObject {
-  metadata: ObjectMeta;
-}
 
 export interface StreamEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -38,12 +28,6 @@ export interface ListWatch<T> {
    * the changes. Throws StreamingUnavailable when the server does not offer it.
    */
   watchList?(signal: AbortSignal): Promise<AsyncIterable<StreamEvent<T>>>;
-}
-
-export interface Handlers<T> {
-  add?(obj: T): void;
-  update?(old: T, obj: T): void;
-  delete?(obj: T): void;
 }
 
 export interface InformerHooks {
@@ -75,11 +59,8 @@ export interface InformerOptions<T extends KubeObject> extends WatchOptions {
 }
 
 export class Informer<T extends KubeObject> {
-  private readonly cache = new Map<string, T>();
-  /** Keys of the cached objects by namespace, as client-go's namespace index. */
-  private readonly byNamespace = new Map<string, Set<string>>();
+  private readonly store: Store<T>;
   private readonly source: ListWatch<T>;
-  private readonly handlers: Handlers<T>[] = [];
   private readonly hooks: InformerHooks;
   private readonly options: InformerOptions<T>;
   private synced = false;
@@ -103,14 +84,11 @@ export class Informer<T extends KubeObject> {
     this.options = options;
     this.hooks = hooks;
     this.streaming = options.streamLists && source.watchList !== undefined;
-  }
-
-  static key(meta: ObjectMeta): string {
-    return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
+    this.store = new Store<T>((err) => hooks.handlerFailed?.(err));
   }
 
   addHandlers(h: Handlers<T>): void {
-    this.handlers.push(h);
+    this.store.addHandlers(h);
   }
 
   hasSynced(): boolean {
@@ -123,22 +101,18 @@ export class Informer<T extends KubeObject> {
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
+  /** A cached object by key: `name`, or `namespace/name`. */
   get(key: string): T | undefined {
-    return this.cache.get(key);
+    return this.store.get(key);
   }
 
   list(): T[] {
-    return [...this.cache.values()];
+    return this.store.list();
   }
 
   /** The cached objects in one namespace. */
   inNamespace(namespace: string): T[] {
-    const found: T[] = [];
-    for (const key of this.byNamespace.get(namespace) ?? []) {
-      const obj = this.cache.get(key);
-      if (obj) found.push(obj);
-    }
-    return found;
+    return this.store.inNamespace(namespace);
   }
 
   start(): void {
@@ -211,17 +185,7 @@ export class Informer<T extends KubeObject> {
 
   /** A whole list (kept objects) becomes the cache; handlers hear the difference. */
   private replace(items: T[], how: 'stream' | 'pages'): void {
-    const seen = new Set<string>();
-    for (const item of items) {
-      seen.add(Informer.key(item.metadata));
-      this.store(item);
-    }
-    for (const [key, old] of this.cache) {
-      if (!seen.has(key)) {
-        this.forget(key, old);
-        this.notify((h) => h.delete?.(old));
-      }
-    }
+    this.store.replace(items);
     this.hooks.listed?.(items.length, how);
     this.hooks.progressed?.();
     if (!this.synced) {
@@ -281,14 +245,9 @@ export class Informer<T extends KubeObject> {
         }
         this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
         if (event.type === 'BOOKMARK') continue;
-        if (event.type === 'DELETED') {
-          const key = Informer.key(obj.metadata);
-          const old = this.cache.get(key) ?? this.options.transform(obj);
-          this.forget(key, old);
-          this.notify((h) => h.delete?.(old));
-        } else {
-          this.upsert(obj);
-        }
+        if (event.type === 'DELETED')
+          this.store.remove(objectKey(obj.metadata), () => this.options.transform(obj));
+        else this.store.upsert(this.options.transform(obj));
       }
     } catch (err) {
       if (!silent) throw err; // the watchdog's abort surfaces as an error; it is reported below
@@ -298,43 +257,6 @@ export class Informer<T extends KubeObject> {
     }
     if (silent) throw new SilentStream(this.options.silenceTimeoutMs, connected);
     if (listing) throw new IncompleteList();
-  }
-
-  private upsert(obj: T): void {
-    this.store(this.options.transform(obj));
-  }
-
-  private store(kept: T): void {
-    const key = Informer.key(kept.metadata);
-    const old = this.cache.get(key);
-    this.cache.set(key, kept);
-    const ns = kept.metadata.namespace;
-    if (!old && ns !== undefined) {
-      let keys = this.byNamespace.get(ns);
-      if (!keys) this.byNamespace.set(ns, (keys = new Set()));
-      keys.add(key);
-    }
-    if (!old) this.notify((h) => h.add?.(kept));
-    else if (old.metadata.resourceVersion !== kept.metadata.resourceVersion) {
-      this.notify((h) => h.update?.(old, kept));
-    }
-  }
-
-  private forget(key: string, old: T): void {
-    this.cache.delete(key);
-    const ns = old.metadata.namespace;
-    const keys = ns === undefined ? undefined : this.byNamespace.get(ns);
-    if (keys?.delete(key) && keys.size === 0) this.byNamespace.delete(ns!);
-  }
-
-  private notify(call: (h: Handlers<T>) => void): void {
-    for (const h of this.handlers) {
-      try {
-        call(h);
-      } catch (err) {
-        this.hooks.handlerFailed?.(err);
-      }
-    }
   }
 
   /** Equal jitter: a random delay between half and all of base·2^n, capped. */
