@@ -1,6 +1,5 @@
 // The controller's wiring, importable: client → manager with the controllers → HTTP servers →
 // leader election. The CLI, the tests, the demo and the benchmark all start it through here.
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -15,7 +14,7 @@ import { PolicyStatus } from './controllers/status.ts';
 import { availability } from './kube/discovery.ts';
 import { KubeClient, loadKubeConfig, type ResponseObserver } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
-import { leaseLock } from './kube/lease.ts';
+import { elect } from './election.ts';
 import { MANAGED_BY_VALUE, METRICS_PREFIX } from './policy/labels.ts';
 import {
   EventLoopWatch,
@@ -25,14 +24,8 @@ import {
   serve,
   type Serving,
 } from './runtime/http.ts';
-import { LeaderElector } from './runtime/leader.ts';
 import { Manager } from './runtime/manager.ts';
-import {
-  registerEventMetrics,
-  registerLeaderMetric,
-  registerProcessMetrics,
-  registerRestClientMetric,
-} from './runtime/metrics.ts';
+import { registerEventMetrics, registerProcessMetrics, registerRestClientMetric } from './runtime/metrics.ts';
 import { VERSION } from './version.ts';
 
 export interface StartOptions {
@@ -71,19 +64,97 @@ export interface Running {
 /** Starts the controller; throws on a bad bind address or kubeconfig, or a port in use. */
 export async function start(options: StartOptions): Promise<Running> {
   const { config, log, dryRun } = options;
-  const bind = (flag: string, value: string) => {
-    try {
-      return parseBindAddress(value);
-    } catch (err) {
-      throw new UsageError(`--${flag}: ${(err as Error).message}`);
-    }
+  const binds = {
+    metrics: bindAddress('metrics-bind-address', options.metricsBindAddress),
+    probes: bindAddress('health-probe-bind-address', options.healthProbeBindAddress),
   };
-  const metricsBind = bind('metrics-bind-address', options.metricsBindAddress);
-  const probeBind = bind('health-probe-bind-address', options.healthProbeBindAddress);
   const registry = new Registry();
   registerProcessMetrics(registry, VERSION);
+  const { client, eventsClient, answer } = connect(options, registry);
+  const events = eventRecorder(eventsClient, registry, log);
+  const [reports, apiServer] = await Promise.all([policyReports(client, log), apiServerWatch(client, log)]);
+  const unusable = apiServerProblem(config, apiServer);
+  if (unusable) throw new ConfigError(options.configFile?.path ?? 'the configuration', [unusable]);
+  const policy = new PolicySource(config);
+  const deps: Deps = {
+    client,
+    config,
+    policy,
+    apiServer: apiServer === undefined,
+    dryRun,
+    events,
+    status: new PolicyStatus(),
+    reports,
+  };
+  const manager = newManager(deps, registry, log);
+  answer.heard = () => manager.answered();
+  manager.start();
+  const reloading = options.configFile
+    ? reloadOnChange({
+        file: options.configFile,
+        source: policy,
+        log,
+        events,
+        apiServerUnavailable: apiServer,
+      })
+    : undefined;
+  let stopping = false;
+  const servers = await serveEndpoints(binds, registry, manager, () => stopping, log).catch(
+    async (err: unknown) => {
+      await manager.stop();
+      throw err;
+    },
+  );
+  const elector = options.leaderElectionNamespace
+    ? elect(options.leaderElectionNamespace, client, config, registry, manager, log, options.onLeaseLost)
+    : undefined;
+  if (!elector) manager.lead();
+  log.info({ version: VERSION, dryRun, leaderElect: elector !== undefined }, 'controller started');
+
+  return {
+    manager,
+    registry,
+    client,
+    events,
+    metricsAddress: servers.metrics,
+    probesAddress: servers.probes,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      reloading?.close();
+      log.info('stopping: closing watches and draining the queue');
+      const { drained } = await manager.stop();
+      // Only now: nothing of ours is in flight, so the next leader never overlaps our writes.
+      if ((await elector?.stop()) === 'released') log.info('released the lease');
+      const flushed = await events.close(FIXED.events.closeTimeoutMs);
+      await servers.close();
+      // After requests were aborted, the pools are left to the process's exit: closing them would
+      // destroy HTTP/2 streams that undici 8 has already let go of, whose late 'error' event
+      // crashes the process ("ClientDestroyedError: The client is destroyed").
+      if (drained && flushed) {
+        const ours = [client, eventsClient].filter((c) => c !== options.client && c !== options.eventsClient);
+        await Promise.all(ours.map((c) => c.close()));
+      }
+      log.info('stopped');
+    },
+  };
+}
+
+function bindAddress(flag: string, value: string): ReturnType<typeof parseBindAddress> {
+  try {
+    return parseBindAddress(value);
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The clients: one for reconciles and watches, one for Events (a connection frozen under Events
+ * holds no reconcile). Any answer from the server (not a 5xx) ends an outage: `answer.heard` is
+ * called, so that the watches waiting it out restart at once.
+ */
+function connect(options: StartOptions, registry: Registry) {
   const counted = registerRestClientMetric(registry);
-  // Any answer from the server (not a 5xx) ends an outage: the watches waiting it out restart now.
   const answer = { heard: (): void => undefined }; // the manager's, once it exists
   const observe: ResponseObserver = (method, code) => {
     counted(method, code);
@@ -91,35 +162,29 @@ export async function start(options: StartOptions): Promise<Running> {
   };
   const access = options.client ? undefined : loadKubeConfig(options.kubeconfig);
   const client = options.client ?? new KubeClient(access!, observe);
-  // Events have a connection pool of their own: a connection frozen under them holds no reconcile.
   const eventsClient = options.eventsClient ?? (access ? new KubeClient(access, observe) : client);
-  const eventMetrics = registerEventMetrics(registry, METRICS_PREFIX);
-  const events = new EventRecorder(eventsClient, {
+  return { client, eventsClient, answer };
+}
+
+function eventRecorder(client: KubeClient, registry: Registry, log: Logger): EventRecorder {
+  const metrics = registerEventMetrics(registry, METRICS_PREFIX);
+  return new EventRecorder(client, {
     controller: MANAGED_BY_VALUE,
     instance: hostname(),
     ...FIXED.events,
     failed: (err) => {
-      eventMetrics.failed();
+      metrics.failed();
       log.warn({ err }, 'could not record an Event');
     },
-    dropped: () => eventMetrics.dropped(),
+    dropped: () => metrics.dropped(),
   });
-  const [reports, apiServer] = await Promise.all([policyReports(client, log), apiServerWatch(client, log)]);
-  const unusable = apiServerProblem(config, apiServer);
-  if (unusable) throw new ConfigError(options.configFile?.path ?? 'the configuration', [unusable]);
-  const policy = new PolicySource(config);
-  const manager = new Manager<Deps>(
+}
+
+function newManager(deps: Deps, registry: Registry, log: Logger): Manager<Deps> {
+  const { config, client } = deps;
+  return new Manager<Deps>(
     controllers,
-    {
-      client,
-      config,
-      policy,
-      apiServer: apiServer === undefined,
-      dryRun,
-      events,
-      status: new PolicyStatus(),
-      reports,
-    },
+    deps,
     {
       concurrency: config.concurrency,
       resyncPeriodMs: config.resyncPeriodSeconds * 1000,
@@ -143,19 +208,16 @@ export async function start(options: StartOptions): Promise<Running> {
     log,
     registry,
   );
-  answer.heard = () => manager.answered();
-  manager.start();
-  const reloading = options.configFile
-    ? reloadOnChange({
-        file: options.configFile,
-        source: policy,
-        log,
-        events,
-        apiServerUnavailable: apiServer,
-      })
-    : undefined;
+}
 
-  let stopping = false;
+/** /metrics, and the health probes (/readyz fails once `stopping()`); the addresses bound. */
+async function serveEndpoints(
+  binds: { metrics: ReturnType<typeof parseBindAddress>; probes: ReturnType<typeof parseBindAddress> },
+  registry: Registry,
+  manager: Manager<Deps>,
+  stopping: () => boolean,
+  log: Logger,
+): Promise<{ metrics?: string; probes?: string; close(): Promise<void> }> {
   const loop = new EventLoopWatch();
   const servers: Serving[] = [];
   const close = async () => {
@@ -163,61 +225,31 @@ export async function start(options: StartOptions): Promise<Running> {
     loop.stop();
   };
   try {
-    if (metricsBind !== 'off') {
-      servers.push(await serve(metricsBind, { '/metrics': metricsRoute(registry) }));
-      log.info({ address: servers.at(-1)?.address }, 'serving metrics');
+    let metrics: string | undefined;
+    let probes: string | undefined;
+    if (binds.metrics !== 'off') {
+      servers.push(await serve(binds.metrics, { '/metrics': metricsRoute(registry) }));
+      metrics = servers.at(-1)!.address;
+      log.info({ address: metrics }, 'serving metrics');
     }
-    if (probeBind !== 'off') {
+    if (binds.probes !== 'off') {
       servers.push(
-        await serve(probeBind, {
+        await serve(binds.probes, {
           '/healthz': probeRoute('healthz', { ping: () => undefined, eventloop: loop.check }),
           '/readyz': probeRoute('readyz', {
             'informer-sync': () => manager.ready(),
-            shutdown: () => (stopping ? 'shutting down' : undefined),
+            shutdown: () => (stopping() ? 'shutting down' : undefined),
           }),
         }),
       );
-      log.info({ address: servers.at(-1)?.address }, 'serving health probes');
+      probes = servers.at(-1)!.address;
+      log.info({ address: probes }, 'serving health probes');
     }
+    return { metrics, probes, close };
   } catch (err) {
-    await manager.stop();
     await close();
     throw err;
   }
-
-  const elector = options.leaderElectionNamespace
-    ? elect(options.leaderElectionNamespace, client, config, registry, manager, log, options.onLeaseLost)
-    : undefined;
-  if (!elector) manager.lead();
-  log.info({ version: VERSION, dryRun, leaderElect: elector !== undefined }, 'controller started');
-
-  return {
-    manager,
-    registry,
-    client,
-    events,
-    metricsAddress: metricsBind === 'off' ? undefined : servers[0]?.address,
-    probesAddress: probeBind === 'off' ? undefined : servers.at(-1)?.address,
-    async stop() {
-      if (stopping) return;
-      stopping = true;
-      reloading?.close();
-      log.info('stopping: closing watches and draining the queue');
-      const { drained } = await manager.stop();
-      // Only now: nothing of ours is in flight, so the next leader never overlaps our writes.
-      if ((await elector?.stop()) === 'released') log.info('released the lease');
-      const flushed = await events.close(FIXED.events.closeTimeoutMs);
-      await close();
-      // After requests were aborted, the pools are left to the process's exit: closing them would
-      // destroy HTTP/2 streams that undici 8 has already let go of, whose late 'error' event
-      // crashes the process ("ClientDestroyedError: The client is destroyed").
-      if (drained && flushed) {
-        const ours = [client, eventsClient].filter((c) => c !== options.client && c !== options.eventsClient);
-        await Promise.all(ours.map((c) => c.close()));
-      }
-      log.info('stopped');
-    },
-  };
 }
 
 /** Whether PolicyReports can be written: said once, either way. */
@@ -249,46 +281,4 @@ async function apiServerWatch(client: KubeClient, log: Logger): Promise<string |
     log.warn({ err }, 'could not tell whether the API server endpoints can be watched');
     return (err as Error).message;
   }
-}
-
-/** Campaigns for the Lease; the manager leads while this replica holds it. */
-function elect(
-  namespace: string,
-  client: KubeClient,
-  config: Config,
-  registry: Registry,
-  manager: Manager<Deps>,
-  log: Logger,
-  onLeaseLost: (() => void) | undefined,
-): LeaderElector {
-  const identity = `${hostname()}_${randomUUID()}`;
-  const leading = registerLeaderMetric(registry, FIXED.leaseName);
-  const lease = { namespace, name: FIXED.leaseName, identity };
-  const le = config.leaderElection;
-  const elector = new LeaderElector(
-    leaseLock(client, namespace, FIXED.leaseName),
-    identity,
-    {
-      leaseDurationMs: le.leaseDurationSeconds * 1000,
-      renewDeadlineMs: le.renewDeadlineSeconds * 1000,
-      retryPeriodMs: le.retryPeriodSeconds * 1000,
-    },
-    {
-      startedLeading() {
-        leading(true);
-        log.info({ lease }, 'became leader; reconciling');
-        manager.lead();
-      },
-      stoppedLeading() {
-        // Another replica may already be writing: stop at once, as controller-runtime does.
-        leading(false);
-        log.fatal({ lease }, 'leader election lost; exiting');
-        onLeaseLost?.();
-      },
-      newLeader: (holder) => log.info({ lease, holder }, 'another replica holds the lease; standing by'),
-      attemptFailed: (err) => log.warn({ lease, err }, 'could not acquire or renew the lease'),
-    },
-  );
-  void elector.run();
-  return elector;
 }
