@@ -28,7 +28,7 @@ export async function withLock<T>(
   log: (line: string) => void,
 ): Promise<T> {
   await mkdir(dir, { recursive: true });
-  const path = join(dir, `${name}.lock`);
+  const path = join(dir, `${name.replaceAll('/', '_')}.lock`);
   let told = false;
   for (;;) {
     try {
