@@ -2,7 +2,7 @@
 // produces the parser, the usage text and the README's flag table.
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['run', 'render', 'check'] as const;
+export const COMMANDS = ['run', 'render', 'check', 'probe'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 interface FlagSpec {
@@ -97,8 +97,30 @@ export const FLAGS = {
     help: 'the profile to render',
     commands: ['render'],
   },
-  help: { type: 'boolean', help: 'print this text', commands: ['run', 'render', 'check'] },
-  version: { type: 'boolean', help: 'print the version', commands: ['run', 'render', 'check'] },
+  port: {
+    type: 'string',
+    arg: 'N',
+    default: '8080',
+    help: 'probe serve: the TCP and UDP port to echo on',
+    commands: ['probe'],
+  },
+  udp: { type: 'boolean', help: 'probe connect: over UDP (TCP when absent)', commands: ['probe'] },
+  tcp: { type: 'boolean', help: 'probe resolve: over TCP (UDP when absent)', commands: ['probe'] },
+  server: {
+    type: 'string',
+    arg: 'IP',
+    help: "probe resolve: the DNS server to ask (resolv.conf's first when absent)",
+    commands: ['probe'],
+  },
+  timeout: {
+    type: 'string',
+    arg: 'MS',
+    default: '2000',
+    help: 'probe connect and resolve: how long to wait for an answer',
+    commands: ['probe'],
+  },
+  help: { type: 'boolean', help: 'print this text', commands: ['run', 'render', 'check', 'probe'] },
+  version: { type: 'boolean', help: 'print the version', commands: ['run', 'render', 'check', 'probe'] },
 } as const satisfies Record<string, FlagSpec>;
 
 type Specs = typeof FLAGS;
@@ -114,11 +136,15 @@ export class UsageError extends Error {}
 /** What `render` prints: policies for a namespace, or the admission guardrails. */
 export type RenderTarget = 'policies' | 'guardrails';
 
+export const PROBE_ACTIONS = ['serve', 'connect', 'resolve'] as const;
+/** `probe serve`, `probe connect HOST:PORT…`, `probe resolve NAME…`. */
+export type Probe = { action: (typeof PROBE_ACTIONS)[number]; args: string[] };
+
 /** The command and its flags; each flag falls back to its environment variable, then its default. */
 export function parseFlags(
   args: string[],
   env: NodeJS.ProcessEnv,
-): { command: Command; flags: Flags; target: RenderTarget } {
+): { command: Command; flags: Flags; target: RenderTarget; probe?: Probe } {
   const first = args[0];
   const command: Command = COMMANDS.includes(first as Command) ? (first as Command) : 'run';
   const argv = command === first ? args.slice(1) : args;
@@ -130,11 +156,29 @@ export function parseFlags(
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options, allowPositionals: command === 'render' }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options,
+      allowPositionals: command === 'render' || command === 'probe',
+    }));
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message}`);
   }
-  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'guardrails')) {
+  let probe: Probe | undefined;
+  if (command === 'probe') {
+    const [action, ...rest] = positionals;
+    if (!PROBE_ACTIONS.includes(action as Probe['action']))
+      throw new UsageError(
+        `probe: want one of ${PROBE_ACTIONS.join(', ')} (got ${JSON.stringify(action ?? '')})`,
+      );
+    if (action === 'serve' ? rest.length > 0 : rest.length === 0)
+      throw new UsageError(
+        action === 'serve'
+          ? 'probe serve takes no arguments'
+          : `probe ${action}: name at least one ${action === 'connect' ? 'HOST:PORT' : 'NAME'}`,
+      );
+    probe = { action: action as Probe['action'], args: rest };
+  } else if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'guardrails')) {
     throw new UsageError(
       `render: unexpected ${JSON.stringify(positionals.join(' '))}; did you mean render guardrails?`,
     );
@@ -148,7 +192,7 @@ export function parseFlags(
       raw === undefined || raw === '' ? undefined : spec.type === 'boolean' ? bool(spec.env!, raw) : raw;
     flags[name] = values[name] ?? fromEnv ?? spec.default;
   }
-  return { command, flags: flags as Flags, target };
+  return { command, flags: flags as Flags, target, ...(probe && { probe }) };
 }
 
 function bool(name: string, value: string): boolean {
@@ -167,6 +211,9 @@ export function usage(): string {
     '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --dns [--config PATH] [--kubeconfig PATH]',
+    '       namespace-isolation-controller probe serve [--port N]',
+    '       namespace-isolation-controller probe connect HOST:PORT... [--udp] [--timeout MS]',
+    '       namespace-isolation-controller probe resolve NAME... [--tcp] [--server IP] [--timeout MS]',
     '',
     'flags (each also read from the environment variable in brackets; a flag wins):',
   ];
@@ -185,6 +232,8 @@ export function usage(): string {
     'every managed namespace: exit 1 when any fails (opened to everyone, every namespace or every address, or',
     "a policy of its profile missing or failing to apply). check --dns reads the cluster's DNS Services,",
     'DaemonSets and NodeLocal DNSCache ConfigMap and says which dns.preset fits: exit 1 when the configured one does not.',
+    'probe runs inside Pods to see what the network lets through: serve echoes TCP and UDP; connect and resolve print',
+    'one JSON line per attempt and exit 0 when every one got through, 1 when any did not.',
   );
   return lines.join('\n');
 }

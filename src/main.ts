@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The command line: flags → configuration → `run` (start.ts), `render` or `check` (cli.ts).
+// The command line: flags → configuration → `run` (start.ts), `render`, `check` or `probe` (cli/).
 // Exit codes: 0 done, 1 failure (or the lease lost), 2 a usage or configuration error.
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts';
 import { checkDns } from './cli/dns.ts';
+import { probe } from './cli/probe.ts';
 import { livePolicyConfig, renderPolicyConfig } from './cli/live.ts';
 import { verdicts } from './cli/verdicts.ts';
 import { type Config, ConfigError, parseConfig, policyConfig, readConfigFile } from './config.ts';
@@ -22,13 +23,18 @@ function fail(message: string, withUsage = false): never {
 }
 
 async function main(): Promise<void> {
-  const { command, flags, target } = parseFlags(process.argv.slice(2), process.env);
+  const parsed = parseFlags(process.argv.slice(2), process.env);
+  const { command, flags, target } = parsed;
   if (flags.help) {
     process.stdout.write(`${usage()}\n`);
     return;
   }
   if (flags.version) {
     process.stdout.write(`namespace-isolation-controller ${VERSION}\n`);
+    return;
+  }
+  if (parsed.probe) {
+    process.exitCode = await probe(parsed.probe, flags);
     return;
   }
   const file = flags.config ? readConfigFile(flags.config) : undefined;

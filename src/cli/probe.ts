@@ -1,0 +1,47 @@
+// `probe serve|connect|resolve`: the probe, run as a Pod's command (the controller's own image, so
+// no other image is needed). Each attempt is one JSON line on stdout; exit 0 when every attempt
+// got through, 1 when any did not.
+import { UsageError, type Probe } from '../flags.ts';
+import { attempt, resolve, serve } from '../probe/wire.ts';
+
+function number(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+export async function probe(
+  { action, args }: Probe,
+  flags: {
+    port: string;
+    udp?: boolean | undefined;
+    tcp?: boolean | undefined;
+    server?: string | undefined;
+    timeout: string;
+  },
+): Promise<number> {
+  const timeoutMs = number('timeout', flags.timeout, 1, 600_000);
+  const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+  if (action === 'serve') {
+    const port = number('port', flags.port, 1, 65535);
+    const stop = new AbortController();
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop.abort());
+    const serving = serve(port, stop.signal);
+    print({ serving: port, protocols: ['tcp', 'udp'] });
+    await serving;
+    return 0;
+  }
+  let failed = 0;
+  for (const target of args) {
+    const result =
+      action === 'connect'
+        ? await attempt(target, flags.udp ? 'udp' : 'tcp', timeoutMs).catch((err: Error) => {
+            throw new UsageError(`probe connect: ${err.message}`);
+          })
+        : await resolve(target, { protocol: flags.tcp ? 'tcp' : 'udp', server: flags.server, timeoutMs });
+    print(result);
+    if (result.outcome !== 'connected' && result.outcome !== 'resolved') failed++;
+  }
+  return failed > 0 ? 1 : 0;
+}
