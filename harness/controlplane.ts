@@ -16,12 +16,20 @@ export const ensureBuilt = () => ensureGoBinary(CONTROL_PLANE);
 export interface ControlPlaneOptions {
   /** Folder for etcd data, certificates and kubeconfigs; reuse it to keep the cluster's state. */
   dataDir: string;
+  /** Where controlplane.log goes (the data folder when absent). */
+  logDir?: string;
   /** Extra token users: user name → groups. A kubeconfig is written for each. */
   users?: Record<string, string[]>;
   /** Extra kube-apiserver flags, e.g. `--watch-cache=false`. */
   apiserverArgs?: string[];
   /** kube-controller-manager's controllers; '' runs none. The program's default list when absent. */
   controllers?: string;
+  /**
+   * For a cluster with a node (harness/node.ts): run inside the node's network namespace (the argv
+   * prefix that enters it), with this advertise address, kube-scheduler, ServiceAccount tokens for
+   * Pods, and the API server offered at a unix socket for the world outside the namespace.
+   */
+  node?: { enter: string[]; advertiseAddress: string; unixSocket: string };
 }
 
 interface ReadyLine {
@@ -89,10 +97,22 @@ export class ControlPlane {
     }
     for (const a of this.options.apiserverArgs ?? []) args.push('--apiserver-arg', a);
     if (this.options.controllers !== undefined) args.push(`--controllers=${this.options.controllers}`);
+    const { node } = this.options;
+    if (node) {
+      args.push(
+        `--advertise-address=${node.advertiseAddress}`,
+        // kubeadm's port: the shipped NetworkPolicy allows egress to the API server on 443 and 6443.
+        '--secure-port=6443',
+        '--scheduler',
+        '--service-account-admission',
+        `--unix-socket=${node.unixSocket}`,
+      );
+    }
 
-    const logPath = join(this.options.dataDir, 'controlplane.log');
+    const logPath = join(this.options.logDir ?? this.options.dataDir, 'controlplane.log');
     const log = createWriteStream(logPath, { flags: 'a' });
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...rest] = [...(node?.enter ?? []), bin, ...args];
+    const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     this.child = child;
     const tail: string[] = [];

@@ -4,8 +4,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { withLock } from './lock.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
@@ -32,8 +32,8 @@ export class MissingGoError extends MissingPrerequisiteError {
   }
 }
 
-async function sourceHash(moduleDir: string, pkg: string, ldflags: string): Promise<string> {
-  const hash = createHash('sha256').update(pkg).update('\0').update(ldflags).update('\0');
+async function sourceHash(moduleDir: string, pkg: string, flags: string): Promise<string> {
+  const hash = createHash('sha256').update(pkg).update('\0').update(flags).update('\0');
   const files = (await readdir(moduleDir)).filter(
     (f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum',
   );
@@ -47,7 +47,7 @@ async function sourceHash(moduleDir: string, pkg: string, ldflags: string): Prom
 }
 
 export interface GoProgram {
-  /** The binary's name under .cache/bin. */
+  /** The binary's path under .cache/bin (a folder of its own where the name must be exact, as CNI's). */
   name: string;
   /** The Go module to build in, relative to the repository. */
   module: string;
@@ -57,6 +57,8 @@ export interface GoProgram {
   coldBuild: string;
   /** Linker flags beyond -s, from the module's go.mod (e.g. a version to stamp). */
   ldflags?: (goMod: string) => string[];
+  /** Build tags. */
+  tags?: string[];
 }
 
 /** Builds `program` if its module changed since the last build; returns the binary's path. */
@@ -71,7 +73,8 @@ export async function ensureGoBinary(
     '-s',
     ...(program.ldflags?.(await readFile(join(moduleDir, 'go.mod'), 'utf8')) ?? []),
   ].join(' ');
-  const want = await sourceHash(moduleDir, program.pkg, ldflags);
+  const tags = program.tags?.length ? [`-tags=${program.tags.join(',')}`] : [];
+  const want = await sourceHash(moduleDir, program.pkg, [ldflags, ...tags].join(' '));
   const current = async () =>
     existsSync(binary) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')).trim() === want;
   if (await current()) return binary;
@@ -85,7 +88,9 @@ export async function ensureGoBinary(
       log(`building ${program.name}; a cold build takes ${program.coldBuild}…`);
       const started = Date.now();
       const partial = `${binary}.${process.pid}.part`;
-      const build = spawn('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', partial, program.pkg], {
+      await mkdir(dirname(binary), { recursive: true });
+      const args = ['build', '-trimpath', ...tags, `-ldflags=${ldflags}`, '-o', partial, program.pkg];
+      const build = spawn('go', args, {
         cwd: moduleDir,
         env: {
           ...process.env,
@@ -161,3 +166,55 @@ export const HELM: GoProgram = {
     return [`-X helm.sh/helm/v4/internal/version.version=${version[1]}`];
   },
 };
+
+// ---- the test node (harness/node.ts): ../shared/NODE.md says what was found to work ----
+
+/** A tool of the control plane's module, at its release: the kubelet and kube-proxy. */
+const kubernetesTool = (name: string, coldBuild: string): GoProgram => ({
+  name,
+  module: 'test/controlplane',
+  pkg: `k8s.io/kubernetes/cmd/${name}`,
+  coldBuild,
+  ldflags: kubernetesVersion,
+});
+
+const containerd = (name: string): GoProgram => ({
+  name,
+  module: 'test/node/containerd',
+  pkg: `github.com/containerd/containerd/v2/cmd/${name}`,
+  coldBuild: 'about three minutes',
+  tags: ['no_btrfs'],
+});
+
+/** Under .cache/bin/cni/, by the names the CNI configuration calls them. */
+const cni = (kind: string, name: string): GoProgram => ({
+  name: `cni/${name}`,
+  module: 'test/node/cni',
+  pkg: `github.com/containernetworking/plugins/plugins/${kind}/${name}`,
+  coldBuild: 'about 20 s',
+});
+
+export const NODE_PROGRAMS = {
+  kubelet: kubernetesTool('kubelet', 'about a minute after the control plane'),
+  kubeProxy: kubernetesTool('kube-proxy', 'about half a minute after the kubelet'),
+  containerd: containerd('containerd'),
+  shim: containerd('containerd-shim-runc-v2'),
+  ctr: containerd('ctr'),
+  bridge: cni('main', 'bridge'),
+  hostLocal: cni('ipam', 'host-local'),
+  loopback: cni('main', 'loopback'),
+  portmap: cni('meta', 'portmap'),
+  kubeRouter: {
+    name: 'kube-router',
+    module: 'test/node/kube-router',
+    pkg: 'github.com/cloudnativelabs/kube-router/v2/cmd/kube-router',
+    coldBuild: 'about three minutes',
+  },
+  coredns: {
+    name: 'coredns',
+    module: 'test/node/coredns',
+    pkg: 'github.com/coredns/coredns',
+    coldBuild: 'about three minutes',
+  },
+  pause: { name: 'pause', module: 'test/node/pause', pkg: '.', coldBuild: 'seconds' },
+} satisfies Record<string, GoProgram>;

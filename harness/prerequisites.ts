@@ -14,6 +14,7 @@ import {
   KUSTOMIZE,
   locksDir,
   MissingPrerequisiteError,
+  NODE_PROGRAMS,
   repoRoot,
 } from './gobuild.ts';
 import { ensureImage, inputsHash } from './image.ts';
@@ -136,6 +137,20 @@ export const TEST_PREREQUISITES: Prerequisite[] = [
   })),
   { name: 'bundle', ensure: ensureBundle },
   { name: 'image', ensure: (log: Log) => ensureImage({ log }) },
+  // The test node (harness/node.ts): kube-router's firewall shells out to ipset.
+  {
+    name: 'node tools',
+    ensure: (log: Log) =>
+      ensureCommands(
+        { ipset: 'ipset', ip: 'iproute2', nsenter: 'util-linux', iptables: 'iptables', tar: 'tar' },
+        'the test node',
+        log,
+      ),
+  },
+  ...Object.values(NODE_PROGRAMS).map((program) => ({
+    name: program.name,
+    ensure: (log: Log) => ensureGoBinary(program, log),
+  })),
 ];
 
 /** Provides each prerequisite in turn, with a line per prerequisite and its time. */

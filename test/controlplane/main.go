@@ -12,7 +12,14 @@
 // re-executed as `controlplane controller-manager ...`, so that the two components keep their
 // process-wide state apart) with the controllers that --controllers names: namespaces really go
 // away after a delete, owners' dependents are collected, and Deployments make ReplicaSets and
-// Pods for admission to judge. Nothing schedules or runs those Pods.
+// Pods for admission to judge. Nothing schedules or runs those Pods, unless a node is given:
+//
+// With --advertise-address (the node's address; the program then runs inside the node's network
+// namespace, started there by harness/node.ts), the API server listens on every address of that
+// namespace, the kubernetes Service's endpoints are that address, Pods get ServiceAccount tokens
+// (--service-account-admission), kube-scheduler runs beside it (--scheduler, this binary again as
+// `controlplane scheduler ...`), and --unix-socket offers the API server on a unix socket, which
+// is how processes outside the namespace reach it.
 package main
 
 import (
@@ -29,6 +36,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -47,6 +55,7 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kcm "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
 // defaultControllers are the kube-controller-manager controllers the tests rely on. Not the
@@ -100,8 +109,11 @@ func (s *stringFlags) Set(v string) error { *s = append(*s, v); return nil }
 const adminUser = "admin"
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "controller-manager" {
+	if len(os.Args) > 1 && (os.Args[1] == "controller-manager" || os.Args[1] == "scheduler") {
 		cmd := kcm.NewControllerManagerCommand()
+		if os.Args[1] == "scheduler" {
+			cmd = scheduler.NewSchedulerCommand()
+		}
 		cmd.SetArgs(os.Args[2:])
 		if err := cmd.Execute(); err != nil {
 			os.Exit(1)
@@ -123,6 +135,11 @@ func run() error {
 		shutdownTimeout time.Duration
 		exitWithParent  bool
 		controllers     string
+		advertise       string
+		saAdmission     bool
+		runScheduler    bool
+		unixSocket      string
+		securePort      int
 	)
 	flag.StringVar(&dataDir, "data-dir", "", "folder for etcd data, certificates, tokens and kubeconfigs (required; reused on restart)")
 	flag.Var(&users, "user", "extra token user NAME=GROUP1,GROUP2 (repeatable); a kubeconfig is written for each")
@@ -131,6 +148,11 @@ func run() error {
 	flag.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "after SIGTERM, how long the API server may take to stop before etcd is closed anyway")
 	flag.BoolVar(&exitWithParent, "exit-with-parent", false, "stop when the process that started this one dies")
 	flag.StringVar(&controllers, "controllers", defaultControllers, "kube-controller-manager controllers to run once the API server is ready; empty runs no controller-manager")
+	flag.StringVar(&advertise, "advertise-address", "127.0.0.1", "the API server's address for Pods and nodes; another than 127.0.0.1 listens on every address and keeps the kubernetes Service's endpoints")
+	flag.BoolVar(&saAdmission, "service-account-admission", false, "give Pods ServiceAccount tokens (the ServiceAccount admission plugin)")
+	flag.BoolVar(&runScheduler, "scheduler", false, "run kube-scheduler once the API server is ready")
+	flag.StringVar(&unixSocket, "unix-socket", "", "also offer the API server on this unix socket (a plain byte relay to its port)")
+	flag.IntVar(&securePort, "secure-port", 0, "the API server's port (a free one when 0), e.g. kubeadm's 6443 inside a node's namespace")
 	flag.Parse()
 	if dataDir == "" {
 		return errors.New("--data-dir is required")
@@ -145,6 +167,9 @@ func run() error {
 	st, err := loadState(dataDir, users)
 	if err != nil {
 		return err
+	}
+	if securePort != 0 {
+		st.APIServerPort = securePort
 	}
 	if err := writeTokenFile(dataDir, st, users); err != nil {
 		return err
@@ -174,10 +199,14 @@ func run() error {
 	}
 
 	certDir := filepath.Join(dataDir, "certs")
+	bind := "127.0.0.1"
+	if advertise != bind {
+		bind = "0.0.0.0" // every address of the node's network namespace, and none outside it
+	}
 	args := []string{
 		"--etcd-servers=" + fmt.Sprintf("http://127.0.0.1:%d", st.EtcdClientPort),
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
+		"--bind-address=" + bind,
+		"--advertise-address=" + advertise,
 		fmt.Sprintf("--secure-port=%d", st.APIServerPort),
 		"--cert-dir=" + certDir,
 		"--service-cluster-ip-range=10.96.0.0/16",
@@ -186,9 +215,17 @@ func run() error {
 		"--service-account-signing-key-file=" + saKey,
 		"--token-auth-file=" + filepath.Join(dataDir, "tokens.csv"),
 		"--authorization-mode=Node,RBAC",
-		"--disable-admission-plugins=ServiceAccount",
-		"--endpoint-reconciler-type=none",
 		"--profiling=false",
+	}
+	if !saAdmission {
+		args = append(args, "--disable-admission-plugins=ServiceAccount")
+	}
+	if advertise == "127.0.0.1" {
+		// No Pod runs: the kubernetes Service needs no endpoints (and 127.0.0.1 may not be one).
+		args = append(args, "--endpoint-reconciler-type=none")
+	} else {
+		// The kubelet by its address: its hostname would be looked up in the machine's DNS.
+		args = append(args, "--kubelet-preferred-address-types=InternalIP")
 	}
 	args = append(args, apiserverArgs...)
 
@@ -202,7 +239,8 @@ func run() error {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Execute() }()
 
-	server := fmt.Sprintf("https://127.0.0.1:%d", st.APIServerPort)
+	// The address the serving certificate names (it names 127.0.0.1 only when bound there).
+	server := fmt.Sprintf("https://%s:%d", advertise, st.APIServerPort)
 	readyCtx, cancelReady := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancelReady()
 	ready := make(chan error, 1)
@@ -249,6 +287,22 @@ func run() error {
 		kcmExited = exited
 		defer stopKCM(shutdownTimeout)
 	}
+	var schedulerExited <-chan error
+	if runScheduler {
+		exited, stop, err := startComponent(dataDir, "scheduler", "--kubeconfig="+admin, "--leader-elect=false", "--secure-port=0", "--profiling=false")
+		if err != nil {
+			return fmt.Errorf("kube-scheduler: %w", err)
+		}
+		schedulerExited = exited
+		defer stop(shutdownTimeout)
+	}
+	if unixSocket != "" {
+		stop, err := relayUnixSocket(unixSocket, fmt.Sprintf("127.0.0.1:%d", st.APIServerPort))
+		if err != nil {
+			return fmt.Errorf("--unix-socket: %w", err)
+		}
+		defer stop()
+	}
 	line, _ := json.Marshal(map[string]any{
 		"ready":      true,
 		"pid":        os.Getpid(),
@@ -268,6 +322,8 @@ func run() error {
 		return fmt.Errorf("etcd: %w", err)
 	case err := <-kcmExited:
 		return fmt.Errorf("kube-controller-manager exited (%v); its log: %s", err, filepath.Join(dataDir, "controller-manager.log"))
+	case err := <-schedulerExited:
+		return fmt.Errorf("kube-scheduler exited (%v); its log: %s", err, filepath.Join(dataDir, "scheduler.log"))
 	case <-signals:
 		select {
 		case err := <-done:
@@ -283,20 +339,10 @@ func run() error {
 	}
 }
 
-// startControllerManager runs kube-controller-manager as a child process logging to
-// controller-manager.log, signing ServiceAccount tokens with the API server's key.
-// It returns a channel that reports its exit, and a function that stops it (SIGTERM, then SIGKILL
-// after the timeout); it also stops when this process dies.
+// startControllerManager runs kube-controller-manager, signing ServiceAccount tokens with the API
+// server's key.
 func startControllerManager(dataDir, kubeconfig, saKey, rootCA, controllers string) (<-chan error, func(time.Duration), error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, nil, err
-	}
-	logFile, err := os.OpenFile(filepath.Join(dataDir, "controller-manager.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, nil, err
-	}
-	cmd := exec.Command(self, "controller-manager",
+	return startComponent(dataDir, "controller-manager",
 		"--kubeconfig="+kubeconfig,
 		"--controllers="+controllers,
 		"--service-account-private-key-file="+saKey,
@@ -311,6 +357,22 @@ func startControllerManager(dataDir, kubeconfig, saKey, rootCA, controllers stri
 		"--concurrent-namespace-syncs=5",
 		"--concurrent-gc-syncs=20",
 	)
+}
+
+// startComponent runs this binary again as `controlplane NAME args...` (kube-controller-manager or
+// kube-scheduler), logging to NAME.log in the data folder. It returns a channel that reports its
+// exit, and a function that stops it (SIGTERM, then SIGKILL after the timeout); it also stops when
+// this process dies.
+func startComponent(dataDir, name string, args ...string) (<-chan error, func(time.Duration), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dataDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(self, append([]string{name}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -332,6 +394,37 @@ func startControllerManager(dataDir, kubeconfig, saKey, rootCA, controllers stri
 			<-exited
 		}
 	}, nil
+}
+
+// relayUnixSocket offers the TCP address at a unix socket: each connection is copied both ways.
+// Processes outside the node's network namespace reach the API server through it.
+func relayUnixSocket(path, target string) (func(), error) {
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				upstream, err := net.DialTimeout("tcp", target, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer upstream.Close()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(upstream, conn); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(conn, upstream); done <- struct{}{} }()
+				<-done
+			}()
+		}
+	}()
+	return func() { _ = ln.Close() }, nil
 }
 
 func loadState(dataDir string, users []user) (*state, error) {

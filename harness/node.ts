@@ -1,0 +1,624 @@
+// A real node beside a local control plane, for the tests that send packets: kubelet, containerd
+// and runc, CNI's bridge, kube-proxy, kube-scheduler, CoreDNS, and kube-router's NetworkPolicy
+// firewall, all built from the Go module proxy or Debian's packages, images built here. The node,
+// its control plane and its Pods live in a network namespace of their own; the world outside
+// reaches the API server through a unix socket, relayed to a port on 127.0.0.1. ../shared/NODE.md
+// has the traps of this machine kind and the settings that got past them; docs/dataplane.md the
+// layout.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { dockerArchive } from './archive.ts';
+import { ControlPlane } from './controlplane.ts';
+import { ensureGoBinary, KUBECTL, MissingPrerequisiteError, NODE_PROGRAMS, repoRoot } from './gobuild.ts';
+import {
+  DATA_ROOT,
+  inNetns,
+  leftovers,
+  makeCgroups,
+  NODE_PREFIX,
+  netnsPath,
+  removeNode,
+  RUN_ROOT,
+  sh,
+  CGROUP_ROOT,
+} from './hostns.ts';
+import { engineRun, ensureImage } from './image.ts';
+import { onPath } from './prerequisites.ts';
+import { eventually } from './wait.ts';
+import { coreDnsObjects } from './node-objects.ts';
+
+/** The Kubernetes Node's name, and the addresses the node's namespace uses (none outside it). */
+export const NODE = {
+  name: 'nic-node',
+  ip: '10.99.0.1',
+  podCidr: '10.244.0.0/24',
+  serviceCidr: '10.96.0.0/16',
+  clusterDns: '10.96.0.10',
+} as const;
+export const PAUSE_IMAGE = 'localhost/nic/pause:1';
+export const COREDNS_IMAGE = 'localhost/nic/coredns:1';
+
+/** The kube-controller-manager controllers a cluster with a node needs, beyond the tests' usual ones. */
+const CONTROLLERS = [
+  'namespace-controller',
+  'garbage-collector-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'serviceaccount-token-controller',
+  'serviceaccount-controller',
+  'root-ca-certificate-publisher-controller',
+  'endpointslice-controller',
+  'node-lifecycle-controller',
+  'pod-garbage-collector-controller',
+  'disruption-controller',
+  'validatingadmissionpolicy-status-controller',
+  'clusterrole-aggregation-controller',
+].join(',');
+
+/** The files kubelet writes host-wide at start: in the node's mount namespace, files of its own. */
+const KERNEL_SETTINGS = [
+  'vm/overcommit_memory',
+  'vm/panic_on_oom',
+  'kernel/panic',
+  'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys',
+  'kernel/keys/root_maxbytes',
+];
+
+const NODE_USER = `system:node:${NODE.name}`;
+const KUBE_ROUTER_HEALTH_PORT = 20244;
+const PROXY_USER = 'system:kube-proxy';
+
+/** A process of the node, logging to a file, stopped by a signal. */
+class Daemon {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(name: string, argv: string[], log: string) {
+    this.name = name;
+    const out = createWriteStream(log, { flags: 'a' });
+    const [command, ...args] = argv;
+    this.child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.pipe(out);
+    this.child.stderr!.pipe(out);
+    this.exited = new Promise((res) =>
+      this.child.on('exit', (code, signal) => res(code ?? (signal ? 128 : null))),
+    );
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface NodeLog {
+  (line: string): void;
+}
+
+/** What must be on this machine for a node; a line naming what is missing and the fix otherwise. */
+function checkMachine(): void {
+  if (process.getuid?.() !== 0) {
+    throw new MissingPrerequisiteError(
+      'the test node needs root (network namespaces, cgroups, mounts): run the dataplane tests as root',
+    );
+  }
+  for (const [what, path] of [
+    ['cgroup v1 hierarchies', join(CGROUP_ROOT, 'pids')],
+    ['br_netfilter (bridged traffic through iptables)', '/proc/sys/net/bridge/bridge-nf-call-iptables'],
+  ] as const) {
+    if (!existsSync(path))
+      throw new MissingPrerequisiteError(`the test node needs ${what}: ${path} is missing on this kernel`);
+  }
+  const missing = ['ip', 'nsenter', 'unshare', 'iptables', 'ipset', 'tar'].filter((c) => !onPath(c));
+  if (missing.length > 0)
+    throw new MissingPrerequisiteError(
+      `the test node needs ${missing.join(', ')}: apt-get install -y iproute2 util-linux iptables ipset tar`,
+    );
+  if (!existsSync('/usr/sbin/runc'))
+    throw new MissingPrerequisiteError('the test node needs runc: apt-get install -y runc');
+}
+
+export class LocalNode {
+  /** Admin kubeconfig for this machine's processes (through the unix socket relay on 127.0.0.1). */
+  kubeconfig = '';
+  private readonly users = new Map<string, string>();
+  private controlPlane: ControlPlane | undefined;
+  private relay: Server | undefined;
+  private readonly relayed = new Set<Socket>();
+  private readonly daemons = new Map<string, Daemon>();
+  private containerdPid = 0;
+
+  /** The network namespace, cgroups and folders carry it: nic-node-<pid>. */
+  readonly id: string;
+  readonly dir: string;
+  readonly runDir: string;
+  /** Logs of every component, kept after the node is removed (.cache/node-logs/<id>). */
+  readonly logDir: string;
+  private readonly log: NodeLog;
+
+  private constructor(id: string, log: NodeLog) {
+    this.id = id;
+    this.dir = join(DATA_ROOT, id);
+    this.runDir = join(RUN_ROOT, id);
+    this.logDir = join(repoRoot, '.cache', 'node-logs', id);
+    this.log = log;
+  }
+
+  /** Builds what is missing, removes what a crashed run left, and starts a Ready node with DNS. */
+  static async start(options: { users?: Record<string, string[]>; log?: NodeLog } = {}): Promise<LocalNode> {
+    const log = options.log ?? ((line: string) => process.stderr.write(`node: ${line}\n`));
+    checkMachine();
+    for (const program of Object.values(NODE_PROGRAMS)) await ensureGoBinary(program, log);
+    for (const stale of await leftovers()) {
+      log(`removing ${stale}, left by a run that is gone`);
+      await removeNode(stale);
+    }
+    const id = `${NODE_PREFIX}${process.pid}`;
+    const node = new LocalNode(id, log);
+    try {
+      await node.boot(options.users ?? {});
+    } catch (err) {
+      // To look at a node that would not start: NIC_KEEP_NODE=1 leaves it (the next start removes it).
+      if (process.env.NIC_KEEP_NODE)
+        log(`kept for a look (NIC_KEEP_NODE): KUBECONFIG=${node.kubeconfig}, nsenter --net=${netnsPath(id)}`);
+      else await node.stop();
+      throw err;
+    }
+    return node;
+  }
+
+  private async timed<T>(what: string, step: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const result = await step();
+    this.log(`${what} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    return result;
+  }
+
+  private async boot(users: Record<string, string[]>): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.runDir, { recursive: true });
+    await rm(this.logDir, { recursive: true, force: true });
+    await mkdir(this.logDir, { recursive: true });
+    await this.timed('network namespace and cgroups', async () => {
+      await this.network();
+      await makeCgroups(this.id);
+      await makeCgroups(`${this.id}.daemons`);
+    });
+    await this.timed('control plane ready', () => this.startControlPlane(users));
+    await this.timed('containerd answering', () => this.startContainerd());
+    await this.timed('images imported', () => this.importImages());
+    await this.timed('kubelet and kube-proxy started', async () => {
+      await this.startKubelet();
+      await this.startKubeProxy();
+    });
+    await this.timed('node Ready', () => this.waitReady());
+    // kube-router finds its Node at start, so after the kubelet has registered it.
+    await this.timed('kube-router answering', () => this.startKubeRouter());
+    await this.timed('CoreDNS answering', () => this.startDns());
+  }
+
+  private async network(): Promise<void> {
+    await sh('ip', ['netns', 'add', this.id]);
+    const ip = (...args: string[]) => sh('ip', ['-n', this.id, ...args]);
+    await ip('link', 'set', 'lo', 'up');
+    // The node's address on a veth whose both ends stay inside (dummy links do not exist here).
+    await ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+    await ip('addr', 'add', `${NODE.ip}/24`, 'dev', 'eth0');
+    await ip('link', 'set', 'eth0', 'up');
+    await ip('link', 'set', 'eth1', 'up');
+    // Service addresses, for the node's own processes (Pods reach them through kube-proxy's DNAT).
+    // No default route: nothing in here has anywhere else to go.
+    await ip('route', 'add', NODE.serviceCidr, 'dev', 'eth0');
+    await this.inside([
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.ip_forward=1',
+      'net.bridge.bridge-nf-call-iptables=1',
+    ]);
+  }
+
+  /** Runs a command to its end inside the node's network namespace. */
+  async inside(argv: string[]): Promise<string> {
+    const [command, ...args] = [...inNetns(this.id), ...argv];
+    return sh(command!, args);
+  }
+
+  private async startControlPlane(users: Record<string, string[]>): Promise<void> {
+    const socket = join(this.runDir, 'apiserver.sock');
+    this.controlPlane = await ControlPlane.start({
+      dataDir: join(this.dir, 'controlplane'),
+      logDir: this.logDir,
+      controllers: CONTROLLERS,
+      users: { [NODE_USER]: ['system:nodes'], [PROXY_USER]: [], ...users },
+      node: { enter: inNetns(this.id), advertiseAddress: NODE.ip, unixSocket: socket },
+    });
+    // 127.0.0.1 of this machine → the unix socket → the API server inside the namespace.
+    this.relay = createServer((client) => {
+      this.relayed.add(client);
+      client.on('close', () => this.relayed.delete(client));
+      const upstream = connect(socket);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+    });
+    const relay = this.relay;
+    await new Promise<void>((res) => relay.listen(0, '127.0.0.1', res));
+    const port = (relay.address() as { port: number }).port;
+    // Its certificate names localhost (it is bound to every address of the namespace).
+    const outside = async (inner: string, path: string) => {
+      const config = parse(await readFile(inner, 'utf8')) as {
+        clusters: { cluster: Record<string, string> }[];
+      };
+      for (const c of config.clusters) {
+        c.cluster.server = `https://127.0.0.1:${port}`;
+        c.cluster['tls-server-name'] = 'localhost';
+      }
+      await writeFile(path, stringify(config), { mode: 0o600 });
+      return path;
+    };
+    this.kubeconfig = await outside(this.controlPlane.kubeconfig, join(this.dir, 'admin.kubeconfig'));
+    for (const name of Object.keys(users)) {
+      this.users.set(
+        name,
+        await outside(
+          this.controlPlane.userKubeconfig(name),
+          join(this.dir, `${name.replace(/[^\w.-]/g, '_')}.kubeconfig`),
+        ),
+      );
+    }
+  }
+
+  /** A user's kubeconfig for this machine's processes. */
+  userKubeconfig(name: string): string {
+    const path = this.users.get(name);
+    if (!path) throw new Error(`no node user ${name}; pass it in options.users`);
+    return path;
+  }
+
+  private program(name: keyof typeof NODE_PROGRAMS): string {
+    return join(repoRoot, '.cache', 'bin', NODE_PROGRAMS[name].name);
+  }
+
+  private daemon(name: string, argv: string[]): Daemon {
+    // Each daemon in the node's daemons cgroup, so that a crashed run's are found by it.
+    const cgroup = join(CGROUP_ROOT, 'pids', `${this.id}.daemons`, 'cgroup.procs');
+    const d = new Daemon(
+      name,
+      ['sh', '-c', `echo $$ > ${cgroup} && exec "$@"`, name, ...argv],
+      join(this.logDir, `${name}.log`),
+    );
+    this.daemons.set(name, d);
+    return d;
+  }
+
+  private async startContainerd(): Promise<void> {
+    const d = this.dir;
+    const r = this.runDir;
+    const cni = join(d, 'cni');
+    await mkdir(join(cni, 'bin'), { recursive: true });
+    await mkdir(join(cni, 'net.d'), { recursive: true });
+    for (const plugin of ['bridge', 'hostLocal', 'loopback', 'portmap'] as const) {
+      await symlink(this.program(plugin), join(cni, 'bin', NODE_PROGRAMS[plugin].name.replace('cni/', '')));
+    }
+    await symlink(this.program('shim'), join(cni, 'bin', 'containerd-shim-runc-v2'));
+    await writeFile(
+      join(cni, 'net.d', '10-nic-node.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'nic-node',
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: 'cni0',
+            isGateway: true,
+            // Pods route everything to cni0; the node's namespace has no route beyond itself.
+            isDefaultGateway: true,
+            ipMasq: false,
+            hairpinMode: true,
+            ipam: {
+              type: 'host-local',
+              ranges: [[{ subnet: NODE.podCidr }]],
+              dataDir: join(d, 'cni', 'ipam'),
+            },
+          },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      }),
+    );
+    const config = `version = 3
+root = "${join(d, 'containerd')}"
+state = "${join(r, 'containerd')}"
+temp = "${join(d, 'tmp')}"
+disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.erofs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+[grpc]
+  address = "${join(r, 'containerd.sock')}"
+
+[ttrpc]
+  address = "${join(r, 'containerd.sock.ttrpc')}"
+
+[plugins."io.containerd.shim.v1.manager"]
+  socket_dir = "${join(r, 's')}"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${join(d, 'opt')}"
+
+[plugins."io.containerd.image-verifier.v1.bindir"]
+  bin_dir = "${join(d, 'verifiers')}"
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "${PAUSE_IMAGE}"
+
+[plugins."io.containerd.cri.v1.runtime"]
+  disable_apparmor = true
+  # Root here lacks CAP_SYS_RESOURCE: no negative oom_score_adj for sandboxes.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+    BinaryName = "/usr/sbin/runc"
+    SystemdCgroup = false
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["${join(cni, 'bin')}"]
+    conf_dir = "${join(cni, 'net.d')}"
+`;
+    const file = join(d, 'containerd.toml');
+    await writeFile(file, config);
+    // The kernel settings kubelet writes become files of the node's own mount namespace.
+    const settings = join(d, 'sysctl');
+    const mounts: string[] = [];
+    for (const key of KERNEL_SETTINGS) {
+      const copy = join(settings, key.replaceAll('/', '.'));
+      await mkdir(settings, { recursive: true });
+      await writeFile(copy, await readFile(`/proc/sys/${key}`, 'utf8'));
+      mounts.push(`mount --bind ${copy} /proc/sys/${key}`);
+    }
+    // The shim finds containerd-shim-runc-v2 on PATH.
+    const path = `${join(cni, 'bin')}:${process.env.PATH ?? ''}`;
+    const containerd = this.daemon('containerd', [
+      ...inNetns(this.id),
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `${mounts.join(' && ')} && PATH=${path} exec ${this.program('containerd')} --config ${file}`,
+    ]);
+    this.containerdPid = containerd.child.pid!;
+    await eventually(
+      async () => {
+        if (!containerd.running)
+          throw new Error(`containerd exited; see ${join(this.logDir, 'containerd.log')}`);
+        await this.ctr(['version']);
+        return true;
+      },
+      'containerd to answer',
+      30_000,
+    );
+  }
+
+  /** ctr against the node's containerd, in the namespace kubelet uses. */
+  private ctr(args: string[]): Promise<string> {
+    return sh(this.program('ctr'), [
+      '--address',
+      join(this.runDir, 'containerd.sock'),
+      '--namespace',
+      'k8s.io',
+      ...args,
+    ]);
+  }
+
+  /** pause and CoreDNS as images of one static binary each, and the controller's own image. */
+  private async importImages(): Promise<void> {
+    const images = join(this.dir, 'images');
+    await mkdir(images, { recursive: true });
+    const pause = join(images, 'pause.tar');
+    await dockerArchive(
+      PAUSE_IMAGE,
+      [{ path: '/pause', from: this.program('pause'), mode: 0o755 }],
+      { entrypoint: ['/pause'] },
+      pause,
+    );
+    const coredns = join(images, 'coredns.tar');
+    await dockerArchive(
+      COREDNS_IMAGE,
+      [{ path: '/coredns', from: this.program('coredns'), mode: 0o755 }],
+      { entrypoint: ['/coredns'] },
+      coredns,
+    );
+    const { engine, image } = await ensureImage();
+    const controller = join(images, 'controller.tar');
+    await engineRun(engine, ['save', '--format', 'docker-archive', '-o', controller, image]);
+    for (const tar of [pause, coredns, controller]) await this.ctr(['images', 'import', tar]);
+  }
+
+  private async startKubelet(): Promise<void> {
+    const d = this.dir;
+    const config = {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      failCgroupV1: false,
+      failSwapOn: false,
+      cgroupDriver: 'cgroupfs',
+      cgroupRoot: `/${this.id}`,
+      containerRuntimeEndpoint: `unix://${join(this.runDir, 'containerd.sock')}`,
+      podLogsDir: join(d, 'pod-logs'),
+      address: NODE.ip,
+      readOnlyPort: 0,
+      healthzBindAddress: '127.0.0.1',
+      // The API server (for exec and logs) is this namespace's only client of the kubelet.
+      authentication: { anonymous: { enabled: true }, webhook: { enabled: false } },
+      authorization: { mode: 'AlwaysAllow' },
+      clusterDNS: [NODE.clusterDns],
+      clusterDomain: 'cluster.local',
+      resolvConf: join(d, 'resolv.conf'),
+      evictionHard: { 'memory.available': '1Mi', 'nodefs.available': '1%', 'imagefs.available': '1%' },
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      protectKernelDefaults: false,
+      serializeImagePulls: false,
+      nodeStatusUpdateFrequency: '2s',
+      syncFrequency: '10s',
+    };
+    await writeFile(join(d, 'kubelet.yaml'), stringify(config));
+    await writeFile(join(d, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+    this.daemon('kubelet', [
+      // The same mount namespace as containerd, so that Pods' volumes are where runc looks.
+      ...inNetns(this.id, `--mount=/proc/${this.containerdPid}/ns/mnt`),
+      this.program('kubelet'),
+      `--config=${join(d, 'kubelet.yaml')}`,
+      `--kubeconfig=${this.controlPlane!.userKubeconfig(NODE_USER)}`,
+      `--root-dir=${join(d, 'kubelet')}`,
+      `--hostname-override=${NODE.name}`,
+      `--node-ip=${NODE.ip}`,
+    ]);
+  }
+
+  private async startKubeProxy(): Promise<void> {
+    const file = join(this.dir, 'kube-proxy.yaml');
+    const config = stringify({
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      mode: 'iptables',
+      clientConnection: { kubeconfig: this.controlPlane!.userKubeconfig(PROXY_USER) },
+      hostnameOverride: NODE.name,
+      clusterCIDR: NODE.podCidr,
+      bindAddress: NODE.ip,
+      healthzBindAddress: '127.0.0.1:10256',
+      metricsBindAddress: '127.0.0.1:10249',
+      // The conntrack table's size and timeouts are the machine's: left as they are.
+      conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    });
+    await writeFile(file, config);
+    this.daemon('kube-proxy', [...inNetns(this.id), this.program('kubeProxy'), `--config=${file}`]);
+  }
+
+  /** kube-router with only its NetworkPolicy firewall: no service proxy, no routing, no CNI. */
+  async startKubeRouter(): Promise<void> {
+    const router = this.daemon('kube-router', [
+      ...inNetns(this.id),
+      this.program('kubeRouter'),
+      `--kubeconfig=${this.controlPlane!.kubeconfig}`,
+      '--run-firewall=true',
+      '--run-router=false',
+      '--run-service-proxy=false',
+      '--enable-cni=false',
+      `--hostname-override=${NODE.name}`,
+      `--service-cluster-ip-range=${NODE.serviceCidr}`,
+      // Its health port stays on (inside the namespace): v2.1.0 panics with it off.
+      `--health-port=${KUBE_ROUTER_HEALTH_PORT}`,
+      '--metrics-port=0',
+    ]);
+    const node = join(repoRoot, 'node_modules', 'node', 'bin', 'node');
+    const healthy = `fetch('http://127.0.0.1:${KUBE_ROUTER_HEALTH_PORT}/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+    await eventually(
+      async () => {
+        if (!router.running)
+          throw new Error(`kube-router exited; see ${join(this.logDir, 'kube-router.log')}`);
+        await this.inside([node, '-e', healthy]);
+        return true;
+      },
+      'kube-router to answer on its health port',
+      30_000,
+    );
+  }
+
+  /** Stops kube-router (its rules stay, as when its Pod dies); `flush` then removes them. */
+  async stopKubeRouter(): Promise<void> {
+    await this.daemons.get('kube-router')?.stop();
+  }
+
+  private async waitReady(): Promise<void> {
+    const kubectl = await ensureGoBinary(KUBECTL);
+    await eventually(
+      async () => {
+        for (const [name, d] of this.daemons)
+          if (!d.running) throw new Error(`${name} exited; see ${join(this.logDir, `${name}.log`)}`);
+        const out = await sh(kubectl, [
+          `--kubeconfig=${this.kubeconfig}`,
+          'get',
+          'node',
+          NODE.name,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ]);
+        return out.trim() === 'True';
+      },
+      `node ${NODE.name} to be Ready`,
+      60_000,
+    );
+  }
+
+  /** Applies YAML with the real kubectl, server-side, as the node's admin. */
+  async apply(yaml: string): Promise<void> {
+    const kubectl = await ensureGoBinary(KUBECTL);
+    await new Promise<void>((res, rej) => {
+      const child = spawn(kubectl, [`--kubeconfig=${this.kubeconfig}`, 'apply', '--server-side', '-f', '-'], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`kubectl apply: ${err}`))));
+      child.stdin.end(yaml);
+    });
+  }
+
+  /** CoreDNS as kubeadm lays it out; ready once a name resolves through the kube-dns Service. */
+  private async startDns(): Promise<void> {
+    await this.apply(coreDnsObjects(COREDNS_IMAGE, NODE.clusterDns));
+    const node = join(repoRoot, 'node_modules', 'node', 'bin', 'node');
+    await eventually(
+      async () => {
+        const out = await this.inside([
+          node,
+          join(repoRoot, 'src', 'main.ts'),
+          'probe',
+          'resolve',
+          'kubernetes.default.svc.cluster.local.',
+          `--server=${NODE.clusterDns}`,
+          '--timeout=1000',
+        ]);
+        return out.includes('"resolved"');
+      },
+      'CoreDNS to answer through the kube-dns Service',
+      60_000,
+    );
+  }
+
+  /** Stops everything and removes every process, mount, cgroup and folder of the node. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.daemons.values()].filter((d) => d.name !== 'containerd').map((d) => d.stop(5_000)),
+    );
+    await this.daemons.get('containerd')?.stop(5_000);
+    await this.controlPlane?.stop();
+    // kube-controller-manager's and kube-scheduler's logs, kept with the others.
+    for (const log of ['controller-manager.log', 'scheduler.log']) {
+      await copyFile(join(this.dir, 'controlplane', log), join(this.logDir, log)).catch(() => undefined);
+    }
+    for (const client of this.relayed) client.destroy();
+    await new Promise((res) => (this.relay ? this.relay.close(res) : res(undefined)));
+    await removeNode(this.id);
+    if (existsSync(netnsPath(this.id))) throw new Error(`${this.id} is still there after removing it`);
+  }
+}
