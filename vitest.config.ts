@@ -21,6 +21,17 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        test: {
+          name: 'dataplane',
+          include: ['test/dataplane/**/*.test.ts'],
+          // One real node (kubelet, containerd, kube-router, CoreDNS) for the whole run.
+          globalSetup: ['test/dataplane/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,165 @@
+// Connections between real Pods on the test node: probe Pods (the controller's own image running
+// `probe serve`, an echo on TCP and UDP) in the namespaces a test makes, and attempts from one to
+// another through `kubectl exec … probe connect`, the real kubectl through the real kubelet.
+import { IMAGE } from '../../harness/image.ts';
+import { eventually } from '../../harness/wait.ts';
+import type { Attempt, Protocol, Resolution } from '../../src/probe/wire.ts';
+import { kubectl, kubectlRun } from './kubectl.ts';
+
+export const PROBE_PORT = 8080;
+
+/** Blocked: what a policy that says no looks like on the wire (kube-router rejects; a DROP times out). */
+export const BLOCKED = new Set<Attempt['outcome']>(['refused', 'timeout']);
+
+interface PodStatus {
+  status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+}
+
+export interface ProbePod {
+  namespace: string;
+  name: string;
+  ip: string;
+  port: number;
+}
+
+export interface PodSpec {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  port?: number;
+}
+
+/** A Pod as Pod Security `restricted` wants it: the controller's image, uid 1000, nothing more. */
+export function probePod(
+  namespace: string,
+  name: string,
+  labels: Record<string, string> = {},
+  port = PROBE_PORT,
+) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { app: name, ...labels } },
+    spec: {
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: 1,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'probe',
+          image: IMAGE,
+          imagePullPolicy: 'Never',
+          args: ['probe', 'serve', `--port=${port}`],
+          ports: [
+            { containerPort: port, protocol: 'TCP' },
+            { containerPort: port, protocol: 'UDP' },
+          ],
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export class Wire {
+  readonly kubeconfig: string;
+
+  constructor(kubeconfig: string) {
+    this.kubeconfig = kubeconfig;
+  }
+
+  private kubectl(args: string[], input = ''): Promise<string> {
+    return kubectl(this.kubeconfig, args, input);
+  }
+
+  /** Creates probe Pods and waits for each to run with an address. */
+  async pods(...pods: PodSpec[]): Promise<ProbePod[]> {
+    await this.kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      pods.map((p) => JSON.stringify(probePod(p.namespace, p.name, p.labels, p.port))).join('\n'),
+    );
+    return Promise.all(
+      pods.map(async ({ namespace, name, port = PROBE_PORT }) => {
+        const ip = await eventually(
+          async () => {
+            const pod = JSON.parse(
+              await this.kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'json']),
+            ) as PodStatus;
+            const ready = pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+            return ready && pod.status.podIP;
+          },
+          `probe Pod ${namespace}/${name} to run`,
+          60_000,
+        );
+        return { namespace, name, ip, port };
+      }),
+    );
+  }
+
+  /** One attempt from `from` to `to` (a Pod, or HOST:PORT). */
+  async connect(
+    from: ProbePod,
+    to: ProbePod | string,
+    protocol: Protocol = 'tcp',
+    timeoutMs = 1500,
+  ): Promise<Attempt> {
+    const target = typeof to === 'string' ? to : `${to.ip}:${to.port}`;
+    const args = [
+      'probe',
+      'connect',
+      target,
+      `--timeout=${timeoutMs}`,
+      ...(protocol === 'udp' ? ['--udp'] : []),
+    ];
+    return JSON.parse(await this.execProbe(from, args)) as Attempt;
+  }
+
+  /** A name resolved from inside `from`, through its resolv.conf (the kube-dns Service). */
+  async resolve(from: ProbePod, name: string, protocol: Protocol = 'udp'): Promise<Resolution> {
+    const args = ['probe', 'resolve', name, '--timeout=1500', ...(protocol === 'tcp' ? ['--tcp'] : [])];
+    return JSON.parse(await this.execProbe(from, args)) as Resolution;
+  }
+
+  /** The probe's JSON line; its exit code 1 (not through) is an answer, not an error. */
+  private async execProbe(from: ProbePod, args: string[]): Promise<string> {
+    const { code, stdout, stderr } = await kubectlRun(this.kubeconfig, [
+      '-n',
+      from.namespace,
+      'exec',
+      from.name,
+      '--',
+      '/usr/local/bin/node',
+      '/app/dist/main.js',
+      ...args,
+    ]);
+    if (code > 1 || !stdout.trim())
+      throw new Error(`probe in ${from.namespace}/${from.name} (exit ${code}): ${stderr}`);
+    return stdout.trim();
+  }
+
+  /**
+   * Waits until a flow is through (`true`) or blocked (`false`) and returns the last attempt: the
+   * dataplane applies a policy change a little after the API server has it.
+   */
+  async until(
+    from: ProbePod,
+    to: ProbePod | string,
+    through: boolean,
+    protocol: Protocol = 'tcp',
+    timeoutMs = 30_000,
+  ): Promise<Attempt> {
+    const what = `${from.namespace}/${from.name} → ${typeof to === 'string' ? to : `${to.namespace}/${to.name}`} (${protocol}) to be ${through ? 'through' : 'blocked'}`;
+    return eventually(
+      async () => {
+        const a = await this.connect(from, to, protocol);
+        return (through ? a.outcome === 'connected' : BLOCKED.has(a.outcome)) && a;
+      },
+      what,
+      timeoutMs,
+    );
+  }
+}
