@@ -91,7 +91,7 @@ async function netnsId(path: string): Promise<string | undefined> {
 }
 
 /** Every process whose network namespace is `name`'s. */
-async function pidsInNetns(name: string): Promise<number[]> {
+export async function pidsInNetns(name: string): Promise<number[]> {
   const id = await netnsId(netnsPath(name));
   if (!id) return [];
   const pids: number[] = [];

@@ -6,7 +6,7 @@
 // has the traps of this machine kind and the settings that got past them; docs/dataplane.md the
 // layout.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import {
   inNetns,
   leftovers,
   makeCgroups,
+  pidsInNetns,
   NODE_PREFIX,
   netnsPath,
   removeNode,
@@ -81,11 +82,11 @@ class Daemon {
 
   constructor(name: string, argv: string[], log: string) {
     this.name = name;
-    const out = createWriteStream(log, { flags: 'a' });
+    // Straight to its file, not through a pipe: it may outlive the process that started it.
+    const fd = openSync(log, 'a');
     const [command, ...args] = argv;
-    this.child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.pipe(out);
-    this.child.stderr!.pipe(out);
+    this.child = spawn(command!, args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
     this.exited = new Promise((res) =>
       this.child.on('exit', (code, signal) => res(code ?? (signal ? 128 : null))),
     );
@@ -518,7 +519,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bl
     const router = this.daemon('kube-router', [
       ...inNetns(this.id),
       this.program('kubeRouter'),
-      `--kubeconfig=${this.controlPlane!.kubeconfig}`,
+      // The control plane's admin kubeconfig, for inside the namespace (also when attached).
+      `--kubeconfig=${join(this.dir, 'controlplane', 'admin.kubeconfig')}`,
       '--run-firewall=true',
       '--run-router=false',
       '--run-service-proxy=false',
@@ -543,9 +545,46 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bl
     );
   }
 
-  /** Stops kube-router (its rules stay, as when its Pod dies); `flush` then removes them. */
+  /** Another process's handle on a running node (a test's; the node is its global setup's). */
+  static attach(id: string): LocalNode {
+    return new LocalNode(id, () => undefined);
+  }
+
+  /**
+   * Stops kube-router as its Pod would be stopped: SIGTERM, its rules left in place. Works from an
+   * attached handle too: it is found among the node's processes.
+   */
   async stopKubeRouter(): Promise<void> {
-    await this.daemons.get('kube-router')?.stop();
+    const own = this.daemons.get('kube-router');
+    if (own) return own.stop();
+    const binary = this.program('kubeRouter');
+    for (const pid of await pidsInNetns(this.id)) {
+      const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0];
+      if (argv0 !== binary) continue;
+      process.kill(pid, 'SIGTERM');
+      await eventually(() => !existsSync(`/proc/${pid}`), 'kube-router to stop', 15_000);
+    }
+  }
+
+  /**
+   * Removes every rule, chain and ipset kube-router made: a dataplane that enforces nothing, as
+   * when a policy engine is missing or lost its state. (kube-router v2.1.0's own --cleanup-config
+   * builds an empty controller, cleans nothing, says it did, and panics; so it is done here.) Only
+   * the filter table's kube-router chains go: kube-proxy's rules stay.
+   */
+  async flushKubeRouter(): Promise<void> {
+    const ours = /KUBE-ROUTER-|KUBE-NWPLCY-|KUBE-POD-FW-/;
+    const saved = await this.inside(['iptables-save', '-t', 'filter']);
+    const file = join(this.dir, 'filter-without-kube-router.rules');
+    await writeFile(
+      file,
+      `${saved
+        .split('\n')
+        .filter((line) => !ours.test(line))
+        .join('\n')}\n`,
+    );
+    await this.inside(['iptables-restore', file]);
+    await this.inside(['ipset', 'destroy']); // kube-router's sets, the only ones in the namespace
   }
 
   private async waitReady(): Promise<void> {

@@ -1,0 +1,89 @@
+// Openings on the wire: allow-kube-apiserver lets a namespace's Pods reach the API server (its
+// addresses read from the kubernetes EndpointSlice), and a sanctioned opening lets exactly its peer
+// and port through; the verdict stays pass.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { resourcePath } from '../../src/kube/resources.ts';
+import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
+import { defaultPolicySettings } from '../../src/policy/profiles.ts';
+import { eventually } from '../../harness/wait.ts';
+import { startTestController } from '../support/controller.ts';
+import { fixtures } from '../support/fixtures.ts';
+import { type ProbePod, Wire } from '../support/wire.ts';
+
+const kubeconfig = inject('nodeKubeconfig');
+const kube = fixtures(kubeconfig);
+const wire = new Wire(kubeconfig);
+const API_SERVER = '10.96.0.1:443';
+const STRICT = defaultPolicySettings.profiles.strict!;
+let ctl: Awaited<ReturnType<typeof startTestController>>;
+
+const verdictOf = async (ns: string) =>
+  (
+    await kube.raw
+      .request<{
+        metadata: { labels: Record<string, string> };
+      }>('GET', resourcePath('PolicyReport', ns, REPORT_NAME))
+      .catch(() => undefined)
+  )?.metadata.labels[VERDICT_LABEL];
+
+beforeAll(async () => {
+  ctl = await startTestController(kubeconfig, {
+    config: {
+      profiles: { strict: STRICT, 'strict-api': [...STRICT, 'allow-kube-apiserver'] },
+      sanctioned: {
+        strict: {
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }],
+              ports: [{ protocol: 'TCP', port: 9090 }],
+            },
+          ],
+        },
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await ctl?.stop();
+  await kube.close();
+});
+
+describe('openings, on the wire', () => {
+  it('allow-kube-apiserver: the API server is reachable from the profile that lists it, and only from it', async () => {
+    const [api, strict] = [
+      await kube.namespace('o-api', { isolation: 'strict-api' }),
+      await kube.namespace('o-strict', { isolation: 'strict' }),
+    ];
+    await kube.inSync(api, ['allow-kube-apiserver']);
+    await kube.inSync(strict, ['allow-sanctioned']);
+    const [p1, s1] = (await wire.pods({ namespace: api, name: 'p1' }, { namespace: strict, name: 's1' })) as [
+      ProbePod,
+      ProbePod,
+    ];
+    await wire.until(p1, API_SERVER, true);
+    await wire.until(s1, API_SERVER, false);
+    await eventually(async () => (await verdictOf(api)) === 'pass', `${api}'s verdict to be pass`);
+  });
+
+  it('a sanctioned opening lets exactly its peer and its port through', async () => {
+    const [target, monitoring, other] = [
+      await kube.namespace('o-sanctioned', { isolation: 'strict' }),
+      await kube.namespace('o-monitoring', { purpose: 'monitoring' }),
+      await kube.namespace('o-other'),
+    ];
+    await kube.inSync(target, ['allow-sanctioned']);
+    const [web, metrics, m1, o1] = (await wire.pods(
+      { namespace: target, name: 'web' },
+      { namespace: target, name: 'metrics', port: 9090 },
+      { namespace: monitoring, name: 'm1' },
+      { namespace: other, name: 'o1' },
+    )) as [ProbePod, ProbePod, ProbePod, ProbePod];
+    await wire.until(m1, metrics, true); // its peer, its port, TCP
+    await wire.until(m1, metrics, false, 'udp'); // its port, but not its protocol
+    await wire.until(m1, web, false); // its peer, another port
+    await wire.until(o1, metrics, false); // its port, another peer
+    expect((await wire.connect(o1, m1)).outcome).toBe('connected'); // the control
+    await eventually(async () => (await verdictOf(target)) === 'pass', `${target}'s verdict to be pass`);
+  });
+});
