@@ -105,6 +105,12 @@ export const FLAGS = {
     commands: ['probe'],
   },
   udp: { type: 'boolean', help: 'probe connect: over UDP (TCP when absent)', commands: ['probe'] },
+  http: {
+    type: 'string',
+    arg: 'PATH',
+    help: 'probe connect: also GET this path and report the HTTP status',
+    commands: ['probe'],
+  },
   tcp: { type: 'boolean', help: 'probe resolve: over TCP (UDP when absent)', commands: ['probe'] },
   server: {
     type: 'string',
@@ -212,7 +218,7 @@ export function usage(): string {
     '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --dns [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller probe serve [--port N]',
-    '       namespace-isolation-controller probe connect HOST:PORT... [--udp] [--timeout MS]',
+    '       namespace-isolation-controller probe connect HOST:PORT... [--udp | --http PATH] [--timeout MS]',
     '       namespace-isolation-controller probe resolve NAME... [--tcp] [--server IP] [--timeout MS]',
     '',
     'flags (each also read from the environment variable in brackets; a flag wins):',

@@ -15,6 +15,7 @@ export async function probe(
   { action, args }: Probe,
   flags: {
     port: string;
+    http?: string | undefined;
     udp?: boolean | undefined;
     tcp?: boolean | undefined;
     server?: string | undefined;
@@ -36,7 +37,7 @@ export async function probe(
   for (const target of args) {
     const result =
       action === 'connect'
-        ? await attempt(target, flags.udp ? 'udp' : 'tcp', timeoutMs).catch((err: Error) => {
+        ? await attempt(target, flags.udp ? 'udp' : 'tcp', timeoutMs, flags.http).catch((err: Error) => {
             throw new UsageError(`probe connect: ${err.message}`);
           })
         : await resolve(target, { protocol: flags.tcp ? 'tcp' : 'udp', server: flags.server, timeoutMs });

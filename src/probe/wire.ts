@@ -19,6 +19,8 @@ export interface Attempt {
   protocol: Protocol;
   outcome: Outcome;
   ms: number;
+  /** With `httpPath`: the HTTP status the server answered. */
+  status?: number;
   error?: string;
 }
 
@@ -51,15 +53,25 @@ export function parseTarget(target: string): { host: string; port: number } {
 
 const REFUSALS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EACCES', 'EPERM']);
 
-/** One attempt to reach `target` and hear the echo back within `timeoutMs`. */
-export async function attempt(target: string, protocol: Protocol, timeoutMs: number): Promise<Attempt> {
+/**
+ * One attempt to reach `target` within `timeoutMs`: TCP established (then, with `httpPath`, a GET
+ * of it answered), or the UDP echo heard back.
+ */
+export async function attempt(
+  target: string,
+  protocol: Protocol,
+  timeoutMs: number,
+  httpPath?: string,
+): Promise<Attempt> {
   const { host, port } = parseTarget(target);
   const started = performance.now();
+  let status: number | undefined;
   const done = (outcome: Outcome, error?: string): Attempt => ({
     target,
     protocol,
     outcome,
     ms: Math.round(performance.now() - started),
+    ...(status !== undefined && { status }),
     ...(error && { error }),
   });
   return new Promise<Attempt>((resolve) => {
@@ -75,7 +87,19 @@ export async function attempt(target: string, protocol: Protocol, timeoutMs: num
         resolve(done(outcome, error));
       };
       // Established is through: the other end need not be our echo (the API server is not).
-      socket.on('connect', () => finish('connected'));
+      socket.on('connect', () => {
+        if (httpPath === undefined) return finish('connected');
+        socket.write(`GET ${httpPath} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      });
+      let head = '';
+      socket.on('data', (d: Buffer) => {
+        head += d.toString('latin1');
+        const line = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+        if (line) {
+          status = Number(line[1]);
+          finish('connected');
+        }
+      });
       socket.on('error', failed);
     } else {
       const socket = createSocket('udp4');

@@ -15,6 +15,7 @@ export type Policy = NetworkPolicy & {
     uid: string;
     resourceVersion: string;
     generation: number;
+    creationTimestamp?: string;
     managedFields?: unknown;
   };
 };

@@ -106,15 +106,12 @@ export class Wire {
     to: ProbePod | string,
     protocol: Protocol = 'tcp',
     timeoutMs = 1500,
+    httpPath?: string,
   ): Promise<Attempt> {
     const target = typeof to === 'string' ? to : `${to.ip}:${to.port}`;
-    const args = [
-      'probe',
-      'connect',
-      target,
-      `--timeout=${timeoutMs}`,
-      ...(protocol === 'udp' ? ['--udp'] : []),
-    ];
+    const args = ['probe', 'connect', target, `--timeout=${timeoutMs}`];
+    if (protocol === 'udp') args.push('--udp');
+    if (httpPath) args.push(`--http=${httpPath}`);
     return JSON.parse(await this.execProbe(from, args)) as Attempt;
   }
 

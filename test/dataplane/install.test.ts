@@ -1,0 +1,232 @@
+// The controller as real Pods: the shipped manifests with the guardrails (kustomize build
+// manifests/overlays/guardrails, applied with the real kubectl) on the node, the image from
+// `npm run image`. Its two replicas run under Pod Security restricted and under their own
+// NetworkPolicy, enforced; one leads; /metrics answers where the policy admits; the standby takes
+// over from a deleted leader; and with the guardrails, Pods wait for their namespace's policies.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
+import { eventually } from '../../harness/wait.ts';
+import { fixtures, policiesPath } from '../support/fixtures.ts';
+import { kubectl, kubectlRun } from '../support/kubectl.ts';
+import { kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
+import { BLOCKED, probePod, type ProbePod, Wire } from '../support/wire.ts';
+
+const kubeconfig = inject('nodeKubeconfig');
+const kube = fixtures(kubeconfig);
+const wire = new Wire(kubeconfig);
+const NS = 'namespace-isolation-controller';
+const k = (...args: string[]) => kubectl(kubeconfig, args);
+const json = async <T>(...args: string[]) => JSON.parse(await k(...args, '-o', 'json')) as T;
+let objects: ManifestObject[];
+let outside: ProbePod;
+
+interface Pod {
+  metadata: { name: string; creationTimestamp: string };
+  status: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { restartCount: number; state: Record<string, unknown> }[];
+  };
+}
+
+const holder = async () =>
+  (
+    await k(
+      '-n',
+      NS,
+      'get',
+      'lease',
+      'namespace-isolation-controller',
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    )
+  ).split('_')[0];
+const controllerPods = async () =>
+  (
+    await json<{ items: Pod[] }>(
+      '-n',
+      NS,
+      'get',
+      'pods',
+      '-l',
+      'app.kubernetes.io/name=namespace-isolation-controller',
+    )
+  ).items;
+const ready = (p: Pod) =>
+  p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+beforeAll(async () => {
+  objects = await kustomizeBuild('manifests/overlays/guardrails');
+  await kubectl(
+    kubeconfig,
+    ['apply', '--server-side', '-f', '-'],
+    objects.map((o) => stringify(o)).join('---\n'),
+  );
+  await eventually(
+    async () => {
+      const pods = await controllerPods();
+      return pods.length === 2 && pods.every(ready);
+    },
+    'both replicas to be Ready',
+    120_000,
+  );
+  [outside] = (await wire.pods({ namespace: await kube.namespace('i-outside'), name: 'o1' })) as [ProbePod];
+});
+
+afterAll(async () => {
+  // Uninstalled, so that the files after this one meet no guardrails and no other controller.
+  await kubectlRun(
+    kubeconfig,
+    ['delete', '--ignore-not-found', '--wait=false', '-f', '-'],
+    objects.map((o) => stringify(o)).join('---\n'),
+  );
+  await kube.close();
+});
+
+describe('the controller as real Pods', () => {
+  it('runs 2 replicas under Pod Security restricted and its own NetworkPolicy; one leads; they reach the API server', async () => {
+    const ns = await json<{ metadata: { labels: Record<string, string> } }>('get', 'namespace', NS);
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect((await k('-n', NS, 'get', 'networkpolicy', '-o', 'name')).trim()).toBe(
+      'networkpolicy.networking.k8s.io/namespace-isolation-controller',
+    );
+    const pods = await controllerPods();
+    expect(pods.map((p) => p.metadata.name)).toContain(await eventually(holder, 'a leader'));
+    // Leading and ready means the API server answered them through their policy's egress.
+    const ns2 = await kube.namespace('i-led', { isolation: 'strict' });
+    await kube.inSync(ns2);
+  });
+
+  it('answers /metrics through its Service from a namespace the policy admits, and refuses others', async () => {
+    const scraper = await kube.namespace('i-scraper', {
+      'namespace-isolation-controller/scrape-metrics': 'true',
+    });
+    const [prometheus] = (await wire.pods({ namespace: scraper, name: 'prometheus' })) as [ProbePod];
+    const ip = (
+      await k(
+        '-n',
+        NS,
+        'get',
+        'service',
+        'namespace-isolation-controller-metrics',
+        '-o',
+        'jsonpath={.spec.clusterIP}',
+      )
+    ).trim();
+    const scraped = await eventually(async () => {
+      const a = await wire.connect(prometheus, `${ip}:8080`, 'tcp', 1500, '/metrics');
+      return a.status === 200 && a;
+    }, '/metrics to answer the scraper');
+    expect(scraped.outcome).toBe('connected');
+    const refused = await wire.connect(outside, `${ip}:8080`, 'tcp', 1500, '/metrics');
+    expect(BLOCKED.has(refused.outcome)).toBe(true);
+  });
+
+  it('the leader deleted: the other replica leads and repairs a drift made meanwhile', async () => {
+    const ns = await kube.namespace('i-failover', { isolation: 'strict' });
+    await kube.inSync(ns);
+    const leader = await holder();
+    await k('-n', NS, 'delete', 'pod', leader!, '--wait=false');
+    await kube.raw.request('DELETE', `${policiesPath(ns)}/allow-dns`);
+    const next = await eventually(
+      async () => {
+        const h = await holder();
+        return h !== leader && h;
+      },
+      'another replica to lead',
+      60_000,
+    );
+    expect(next).not.toBe(leader);
+    await eventually(
+      async () => (await kube.managedNames(ns)).includes('allow-dns'),
+      'allow-dns repaired by the new leader',
+      60_000,
+    );
+  });
+
+  it('a labelled Namespace and a Deployment applied together: no Pod before its policies; its first connection out is refused', async () => {
+    const ns = `i-together-${Date.now().toString(36)}`;
+    const target = `${outside.ip}:${outside.port}`;
+    const pod = probePod(ns, 'client');
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'client', namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'client' } },
+        template: {
+          metadata: { labels: { app: 'client' } },
+          spec: {
+            ...pod.spec,
+            containers: [
+              { ...pod.spec.containers[0]!, args: ['probe', 'connect', target, '--timeout=3000'] },
+            ],
+          },
+        },
+      },
+    };
+    const namespace = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: { isolation: 'strict' } },
+    };
+    await kubectl(
+      kubeconfig,
+      ['apply', '--server-side', '-f', '-'],
+      [namespace, deployment].map((o) => stringify(o)).join('---\n'),
+    );
+    const first = await eventually(
+      async () => {
+        const [p] = (await json<{ items: Pod[] }>('-n', ns, 'get', 'pods')).items;
+        const status = p?.status.containerStatuses?.[0];
+        if (!p || !status || (status.restartCount === 0 && !('terminated' in status.state))) return undefined;
+        const logs = await k(
+          '-n',
+          ns,
+          'logs',
+          p.metadata.name,
+          ...(status.restartCount > 0 ? ['--previous'] : []),
+        );
+        return { pod: p, attempt: JSON.parse(logs.trim().split('\n')[0]!) as { outcome: string } };
+      },
+      "the client's first connection",
+      60_000,
+    );
+    const policies = await kube.policies(ns);
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual([
+      'allow-dns',
+      'allow-same-namespace',
+      'default-deny-all',
+    ]);
+    const created = (o: { metadata: { creationTimestamp?: string } }) =>
+      Date.parse(o.metadata.creationTimestamp!);
+    for (const p of policies) expect(created(first.pod)).toBeGreaterThanOrEqual(created(p));
+    expect(first.attempt.outcome).toBe('refused');
+  });
+
+  it('the controller stopped: a newly labelled namespace admits no Pod; existing isolation holds; back, it admits', async () => {
+    const isolated = await kube.namespace('i-held', { isolation: 'strict' });
+    await kube.inSync(isolated);
+    const [inside] = (await wire.pods({ namespace: isolated, name: 'i1' })) as [ProbePod];
+    await k('-n', NS, 'scale', 'deployment', 'namespace-isolation-controller', '--replicas=0');
+    await eventually(
+      async () => (await controllerPods()).length === 0,
+      'the controller Pods to be gone',
+      60_000,
+    );
+    const waiting = await kube.namespace('i-waits', { isolation: 'strict' });
+    const create = () =>
+      kubectlRun(kubeconfig, ['apply', '--server-side', '-f', '-'], JSON.stringify(probePod(waiting, 'w1')));
+    const refused = await create();
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('namespace-isolation');
+    expect(BLOCKED.has((await wire.connect(outside, inside)).outcome)).toBe(true);
+    await k('-n', NS, 'scale', 'deployment', 'namespace-isolation-controller', '--replicas=2');
+    await eventually(
+      async () => (await create()).code === 0,
+      'the Pod to be admitted once the controller is back',
+      120_000,
+    );
+  });
+});
