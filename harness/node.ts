@@ -5,15 +5,14 @@
 // reaches the API server through a unix socket, relayed to a port on 127.0.0.1. ../shared/NODE.md
 // has the traps of this machine kind and the settings that got past them; docs/dataplane.md the
 // layout.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { dockerArchive } from './archive.ts';
+import { Daemon } from './daemon.ts';
 import { ControlPlane } from './controlplane.ts';
-import { ensureGoBinary, KUBECTL, MissingPrerequisiteError, NODE_PROGRAMS, repoRoot } from './gobuild.ts';
+import { MissingPrerequisiteError, NODE_PROGRAMS, repoRoot } from './gobuild.ts';
+import { kubectl } from './kubectl.ts';
 import {
   DATA_ROOT,
   inNetns,
@@ -28,20 +27,22 @@ import {
   CGROUP_ROOT,
 } from './hostns.ts';
 import { engineRun, ensureImage } from './image.ts';
-import { onPath } from './prerequisites.ts';
+import { ensurePrerequisites, NODE_PREREQUISITES, onPath } from './prerequisites.ts';
 import { eventually } from './wait.ts';
-import { coreDnsObjects } from './node-objects.ts';
+import {
+  cniConfig,
+  COREDNS_IMAGE,
+  containerdConfig,
+  KERNEL_SETTINGS,
+  kubeletConfig,
+  kubeProxyConfig,
+  NODE,
+  PAUSE_IMAGE,
+} from './node-config.ts';
 
-/** The Kubernetes Node's name, and the addresses the node's namespace uses (none outside it). */
-export const NODE = {
-  name: 'nic-node',
-  ip: '10.99.0.1',
-  podCidr: '10.244.0.0/24',
-  serviceCidr: '10.96.0.0/16',
-  clusterDns: '10.96.0.10',
-} as const;
-export const PAUSE_IMAGE = 'localhost/nic/pause:1';
-export const COREDNS_IMAGE = 'localhost/nic/coredns:1';
+export { NODE } from './node-config.ts';
+import { coreDnsObjects } from './node-objects.ts';
+import { type Relay, relay } from './relay.ts';
 
 /** The kube-controller-manager controllers a cluster with a node needs, beyond the tests' usual ones. */
 const CONTROLLERS = [
@@ -60,50 +61,9 @@ const CONTROLLERS = [
   'clusterrole-aggregation-controller',
 ].join(',');
 
-/** The files kubelet writes host-wide at start: in the node's mount namespace, files of its own. */
-const KERNEL_SETTINGS = [
-  'vm/overcommit_memory',
-  'vm/panic_on_oom',
-  'kernel/panic',
-  'kernel/panic_on_oops',
-  'kernel/keys/root_maxkeys',
-  'kernel/keys/root_maxbytes',
-];
-
 const NODE_USER = `system:node:${NODE.name}`;
 const KUBE_ROUTER_HEALTH_PORT = 20244;
 const PROXY_USER = 'system:kube-proxy';
-
-/** A process of the node, logging to a file, stopped by a signal. */
-class Daemon {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-
-  constructor(name: string, argv: string[], log: string) {
-    this.name = name;
-    // Straight to its file, not through a pipe: it may outlive the process that started it.
-    const fd = openSync(log, 'a');
-    const [command, ...args] = argv;
-    this.child = spawn(command!, args, { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    this.exited = new Promise((res) =>
-      this.child.on('exit', (code, signal) => res(code ?? (signal ? 128 : null))),
-    );
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 export interface NodeLog {
   (line: string): void;
@@ -137,8 +97,7 @@ export class LocalNode {
   kubeconfig = '';
   private readonly users = new Map<string, string>();
   private controlPlane: ControlPlane | undefined;
-  private relay: Server | undefined;
-  private readonly relayed = new Set<Socket>();
+  private relay: Relay | undefined;
   private readonly daemons = new Map<string, Daemon>();
   private containerdPid = 0;
 
@@ -162,7 +121,7 @@ export class LocalNode {
   static async start(options: { users?: Record<string, string[]>; log?: NodeLog } = {}): Promise<LocalNode> {
     const log = options.log ?? ((line: string) => process.stderr.write(`node: ${line}\n`));
     checkMachine();
-    for (const program of Object.values(NODE_PROGRAMS)) await ensureGoBinary(program, log);
+    await ensurePrerequisites(NODE_PREREQUISITES, log);
     for (const stale of await leftovers()) {
       log(`removing ${stale}, left by a run that is gone`);
       await removeNode(stale);
@@ -248,42 +207,14 @@ export class LocalNode {
       node: { enter: inNetns(this.id), advertiseAddress: NODE.ip, unixSocket: socket },
     });
     // 127.0.0.1 of this machine → the unix socket → the API server inside the namespace.
-    this.relay = createServer((client) => {
-      this.relayed.add(client);
-      client.on('close', () => this.relayed.delete(client));
-      const upstream = connect(socket);
-      client.pipe(upstream).pipe(client);
-      const close = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', close);
-      upstream.on('error', close);
-    });
-    const relay = this.relay;
-    await new Promise<void>((res) => relay.listen(0, '127.0.0.1', res));
-    const port = (relay.address() as { port: number }).port;
-    // Its certificate names localhost (it is bound to every address of the namespace).
-    const outside = async (inner: string, path: string) => {
-      const config = parse(await readFile(inner, 'utf8')) as {
-        clusters: { cluster: Record<string, string> }[];
-      };
-      for (const c of config.clusters) {
-        c.cluster.server = `https://127.0.0.1:${port}`;
-        c.cluster['tls-server-name'] = 'localhost';
-      }
-      await writeFile(path, stringify(config), { mode: 0o600 });
-      return path;
-    };
-    this.kubeconfig = await outside(this.controlPlane.kubeconfig, join(this.dir, 'admin.kubeconfig'));
+    this.relay = await relay(socket);
+    this.kubeconfig = await this.relay.kubeconfig(
+      this.controlPlane.kubeconfig,
+      join(this.dir, 'admin.kubeconfig'),
+    );
     for (const name of Object.keys(users)) {
-      this.users.set(
-        name,
-        await outside(
-          this.controlPlane.userKubeconfig(name),
-          join(this.dir, `${name.replace(/[^\w.-]/g, '_')}.kubeconfig`),
-        ),
-      );
+      const path = join(this.dir, `${name.replace(/[^\w.-]/g, '_')}.kubeconfig`);
+      this.users.set(name, await this.relay.kubeconfig(this.controlPlane.userKubeconfig(name), path));
     }
   }
 
@@ -320,70 +251,9 @@ export class LocalNode {
       await symlink(this.program(plugin), join(cni, 'bin', NODE_PROGRAMS[plugin].name.replace('cni/', '')));
     }
     await symlink(this.program('shim'), join(cni, 'bin', 'containerd-shim-runc-v2'));
-    await writeFile(
-      join(cni, 'net.d', '10-nic-node.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: 'nic-node',
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: 'cni0',
-            isGateway: true,
-            // Pods route everything to cni0; the node's namespace has no route beyond itself.
-            isDefaultGateway: true,
-            ipMasq: false,
-            hairpinMode: true,
-            ipam: {
-              type: 'host-local',
-              ranges: [[{ subnet: NODE.podCidr }]],
-              dataDir: join(d, 'cni', 'ipam'),
-            },
-          },
-          { type: 'portmap', capabilities: { portMappings: true } },
-        ],
-      }),
-    );
-    const config = `version = 3
-root = "${join(d, 'containerd')}"
-state = "${join(r, 'containerd')}"
-temp = "${join(d, 'tmp')}"
-disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.erofs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
-
-[grpc]
-  address = "${join(r, 'containerd.sock')}"
-
-[ttrpc]
-  address = "${join(r, 'containerd.sock.ttrpc')}"
-
-[plugins."io.containerd.shim.v1.manager"]
-  socket_dir = "${join(r, 's')}"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${join(d, 'opt')}"
-
-[plugins."io.containerd.image-verifier.v1.bindir"]
-  bin_dir = "${join(d, 'verifiers')}"
-
-[plugins."io.containerd.cri.v1.images"]
-  snapshotter = "overlayfs"
-  [plugins."io.containerd.cri.v1.images".pinned_images]
-    sandbox = "${PAUSE_IMAGE}"
-
-[plugins."io.containerd.cri.v1.runtime"]
-  disable_apparmor = true
-  # Root here lacks CAP_SYS_RESOURCE: no negative oom_score_adj for sandboxes.
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
-    BinaryName = "/usr/sbin/runc"
-    SystemdCgroup = false
-  [plugins."io.containerd.cri.v1.runtime".cni]
-    bin_dirs = ["${join(cni, 'bin')}"]
-    conf_dir = "${join(cni, 'net.d')}"
-`;
+    await writeFile(join(cni, 'net.d', '10-nic-node.conflist'), cniConfig(d));
     const file = join(d, 'containerd.toml');
-    await writeFile(file, config);
+    await writeFile(file, containerdConfig(d, r));
     // The kernel settings kubelet writes become files of the node's own mount namespace.
     const settings = join(d, 'sysctl');
     const mounts: string[] = [];
@@ -455,33 +325,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bl
 
   private async startKubelet(): Promise<void> {
     const d = this.dir;
-    const config = {
-      apiVersion: 'kubelet.config.k8s.io/v1beta1',
-      kind: 'KubeletConfiguration',
-      failCgroupV1: false,
-      failSwapOn: false,
-      cgroupDriver: 'cgroupfs',
-      cgroupRoot: `/${this.id}`,
-      containerRuntimeEndpoint: `unix://${join(this.runDir, 'containerd.sock')}`,
-      podLogsDir: join(d, 'pod-logs'),
-      address: NODE.ip,
-      readOnlyPort: 0,
-      healthzBindAddress: '127.0.0.1',
-      // The API server (for exec and logs) is this namespace's only client of the kubelet.
-      authentication: { anonymous: { enabled: true }, webhook: { enabled: false } },
-      authorization: { mode: 'AlwaysAllow' },
-      clusterDNS: [NODE.clusterDns],
-      clusterDomain: 'cluster.local',
-      resolvConf: join(d, 'resolv.conf'),
-      evictionHard: { 'memory.available': '1Mi', 'nodefs.available': '1%', 'imagefs.available': '1%' },
-      imageGCHighThresholdPercent: 100,
-      imageGCLowThresholdPercent: 99,
-      protectKernelDefaults: false,
-      serializeImagePulls: false,
-      nodeStatusUpdateFrequency: '2s',
-      syncFrequency: '10s',
-    };
-    await writeFile(join(d, 'kubelet.yaml'), stringify(config));
+    await writeFile(join(d, 'kubelet.yaml'), kubeletConfig(d, this.runDir, this.id));
     await writeFile(join(d, 'resolv.conf'), 'nameserver 127.0.0.1\n');
     this.daemon('kubelet', [
       // The same mount namespace as containerd, so that Pods' volumes are where runc looks.
@@ -497,19 +341,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bl
 
   private async startKubeProxy(): Promise<void> {
     const file = join(this.dir, 'kube-proxy.yaml');
-    const config = stringify({
-      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-      kind: 'KubeProxyConfiguration',
-      mode: 'iptables',
-      clientConnection: { kubeconfig: this.controlPlane!.userKubeconfig(PROXY_USER) },
-      hostnameOverride: NODE.name,
-      clusterCIDR: NODE.podCidr,
-      bindAddress: NODE.ip,
-      healthzBindAddress: '127.0.0.1:10256',
-      metricsBindAddress: '127.0.0.1:10249',
-      // The conntrack table's size and timeouts are the machine's: left as they are.
-      conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-    });
+    const config = kubeProxyConfig(this.controlPlane!.userKubeconfig(PROXY_USER));
     await writeFile(file, config);
     this.daemon('kube-proxy', [...inNetns(this.id), this.program('kubeProxy'), `--config=${file}`]);
   }
@@ -588,20 +420,18 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bl
   }
 
   private async waitReady(): Promise<void> {
-    const kubectl = await ensureGoBinary(KUBECTL);
     await eventually(
       async () => {
         for (const [name, d] of this.daemons)
           if (!d.running) throw new Error(`${name} exited; see ${join(this.logDir, `${name}.log`)}`);
-        const out = await sh(kubectl, [
-          `--kubeconfig=${this.kubeconfig}`,
+        const ready = await kubectl(this.kubeconfig, [
           'get',
           'node',
           NODE.name,
           '-o',
           'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
         ]);
-        return out.trim() === 'True';
+        return ready.trim() === 'True';
       },
       `node ${NODE.name} to be Ready`,
       60_000,
@@ -610,16 +440,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bl
 
   /** Applies YAML with the real kubectl, server-side, as the node's admin. */
   async apply(yaml: string): Promise<void> {
-    const kubectl = await ensureGoBinary(KUBECTL);
-    await new Promise<void>((res, rej) => {
-      const child = spawn(kubectl, [`--kubeconfig=${this.kubeconfig}`, 'apply', '--server-side', '-f', '-'], {
-        stdio: ['pipe', 'ignore', 'pipe'],
-      });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`kubectl apply: ${err}`))));
-      child.stdin.end(yaml);
-    });
+    await kubectl(this.kubeconfig, ['apply', '--server-side', '-f', '-'], yaml);
   }
 
   /** CoreDNS as kubeadm lays it out; ready once a name resolves through the kube-dns Service. */
@@ -655,8 +476,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bl
     for (const log of ['controller-manager.log', 'scheduler.log']) {
       await copyFile(join(this.dir, 'controlplane', log), join(this.logDir, log)).catch(() => undefined);
     }
-    for (const client of this.relayed) client.destroy();
-    await new Promise((res) => (this.relay ? this.relay.close(res) : res(undefined)));
+    await this.relay?.close();
     await removeNode(this.id);
     if (existsSync(netnsPath(this.id))) throw new Error(`${this.id} is still there after removing it`);
   }

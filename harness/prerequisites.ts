@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path';
 import {
   CONTROL_PLANE,
   ensureGoBinary,
+  type GoProgram,
   HELM,
   KUBECTL,
   KUSTOMIZE,
@@ -128,16 +129,16 @@ export interface Prerequisite {
   ensure(log: Log): Promise<unknown>;
 }
 
-/** Everything `npm test` needs, in the order it is provided. */
-export const TEST_PREREQUISITES: Prerequisite[] = [
-  { name: 'container engine', ensure: containerEngine },
-  ...[CONTROL_PLANE, KUBECTL, KUSTOMIZE, HELM].map((program) => ({
-    name: program.name,
-    ensure: (log: Log) => ensureGoBinary(program, log),
-  })),
-  { name: 'bundle', ensure: ensureBundle },
-  { name: 'image', ensure: (log: Log) => ensureImage({ log }) },
-  // The test node (harness/node.ts): kube-router's firewall shells out to ipset.
+const goProgram = (program: GoProgram): Prerequisite => ({
+  name: program.name,
+  ensure: (log: Log) => ensureGoBinary(program, log),
+});
+
+const engine: Prerequisite = { name: 'container engine', ensure: containerEngine };
+const image: Prerequisite = { name: 'image', ensure: (log: Log) => ensureImage({ log }) };
+
+/** The test node's parts (harness/node.ts), past the control plane: kube-router's firewall shells out to ipset. */
+const NODE_PARTS: Prerequisite[] = [
   {
     name: 'node tools',
     ensure: (log: Log) =>
@@ -147,10 +148,25 @@ export const TEST_PREREQUISITES: Prerequisite[] = [
         log,
       ),
   },
-  ...Object.values(NODE_PROGRAMS).map((program) => ({
-    name: program.name,
-    ensure: (log: Log) => ensureGoBinary(program, log),
-  })),
+  ...Object.values(NODE_PROGRAMS).map(goProgram),
+];
+
+/** Everything `npm test` needs, in the order it is provided. */
+export const TEST_PREREQUISITES: Prerequisite[] = [
+  engine,
+  ...[CONTROL_PLANE, KUBECTL, KUSTOMIZE, HELM].map(goProgram),
+  { name: 'bundle', ensure: ensureBundle },
+  image,
+  ...NODE_PARTS,
+];
+
+/** What a real node needs (the demo's, and `npm run cluster -- --node`'s): its probe Pods run the image. */
+export const NODE_PREREQUISITES: Prerequisite[] = [
+  engine,
+  goProgram(CONTROL_PLANE),
+  goProgram(KUBECTL),
+  image,
+  ...NODE_PARTS,
 ];
 
 /** Provides each prerequisite in turn, with a line per prerequisite and its time. */

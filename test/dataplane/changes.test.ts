@@ -7,7 +7,7 @@ import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
 import { fixtures, policiesPath } from '../support/fixtures.ts';
-import { type ProbePod, Wire } from '../support/wire.ts';
+import { type ProbePod, Wire } from '../../harness/wire.ts';
 
 const kubeconfig = inject('nodeKubeconfig');
 const kube = fixtures(kubeconfig);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LocalNode } from '../../harness/node.ts';
 import { startTestController } from '../support/controller.ts';
 import { fixtures } from '../support/fixtures.ts';
-import { BLOCKED, type ProbePod, Wire } from '../support/wire.ts';
+import { BLOCKED, type ProbePod, Wire } from '../../harness/wire.ts';
 
 const kubeconfig = inject('nodeKubeconfig');
 const node = LocalNode.attach(inject('nodeId'));

@@ -8,7 +8,7 @@ import { defaultPolicySettings } from '../../src/policy/profiles.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
 import { fixtures } from '../support/fixtures.ts';
-import { type ProbePod, Wire } from '../support/wire.ts';
+import { type ProbePod, Wire } from '../../harness/wire.ts';
 
 const kubeconfig = inject('nodeKubeconfig');
 const kube = fixtures(kubeconfig);

@@ -1,9 +1,11 @@
 // Connections between real Pods on the test node: probe Pods (the controller's own image running
 // `probe serve`, an echo on TCP and UDP) in the namespaces a test makes, and attempts from one to
 // another through `kubectl exec … probe connect`, the real kubectl through the real kubelet.
-import { IMAGE } from '../../harness/image.ts';
-import { eventually } from '../../harness/wait.ts';
-import type { Attempt, Protocol, Resolution } from '../../src/probe/wire.ts';
+import { IMAGE } from './image.ts';
+import { eventually } from './wait.ts';
+import type { Attempt, Protocol, Resolution } from '../src/probe/wire.ts';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { ensureGoBinary, KUBECTL } from './gobuild.ts';
 import { kubectl, kubectlRun } from './kubectl.ts';
 
 export const PROBE_PORT = 8080;
@@ -67,9 +69,13 @@ export function probePod(
 
 export class Wire {
   readonly kubeconfig: string;
+  /** How long Pods may take to run (many at once take longer). */
+  private readonly podTimeoutMs: number;
+  private readonly traces = new Set<ChildProcess>();
 
-  constructor(kubeconfig: string) {
+  constructor(kubeconfig: string, options: { podTimeoutMs?: number } = {}) {
     this.kubeconfig = kubeconfig;
+    this.podTimeoutMs = options.podTimeoutMs ?? 60_000;
   }
 
   private kubectl(args: string[], input = ''): Promise<string> {
@@ -93,7 +99,7 @@ export class Wire {
             return ready && pod.status.podIP;
           },
           `probe Pod ${namespace}/${name} to run`,
-          60_000,
+          this.podTimeoutMs,
         );
         return { namespace, name, ip, port };
       }),
@@ -158,5 +164,55 @@ export class Wire {
       what,
       timeoutMs,
     );
+  }
+
+  /**
+   * From inside `from`, every 10 ms for `withinMs`, the flow's changes of outcome as they happen
+   * (`probe connect --trace`), each stamped with the node's wall clock. Resolves with all of them
+   * once the probe ends; `changed` hears each as it comes.
+   */
+  async trace(
+    from: ProbePod,
+    to: ProbePod,
+    withinMs: number,
+    changed: (a: Attempt & { at: number }) => void = () => undefined,
+  ): Promise<(Attempt & { at: number })[]> {
+    const binary = await ensureGoBinary(KUBECTL);
+    const child = spawn(binary, [
+      `--kubeconfig=${this.kubeconfig}`,
+      '-n',
+      from.namespace,
+      'exec',
+      from.name,
+      '--',
+      '/usr/local/bin/node',
+      '/app/dist/main.js',
+      'probe',
+      'connect',
+      `${to.ip}:${to.port}`,
+      '--trace',
+      `--within=${withinMs}`,
+      '--timeout=500',
+    ]);
+    this.traces.add(child);
+    child.on('exit', () => this.traces.delete(child));
+    const seen: (Attempt & { at: number })[] = [];
+    let rest = '';
+    child.stdout.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines.filter((l) => l.trim())) {
+        const a = JSON.parse(line) as Attempt & { at: number };
+        seen.push(a);
+        changed(a);
+      }
+    });
+    await new Promise((res) => child.on('exit', res));
+    return seen;
+  }
+
+  /** Ends every trace still running (its probe in the Pod ends with kubectl exec's stream). */
+  stopTraces(): void {
+    for (const child of this.traces) child.kill('SIGTERM');
   }
 }
