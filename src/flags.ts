@@ -125,6 +125,24 @@ export const FLAGS = {
     help: 'probe connect and resolve: how long to wait for an answer',
     commands: ['probe'],
   },
+  until: {
+    type: 'string',
+    arg: 'WHAT',
+    help: 'probe connect: try every 10 ms until blocked (refused or silent) or through, and say when it flipped',
+    commands: ['probe'],
+  },
+  trace: {
+    type: 'boolean',
+    help: 'probe connect: try every 10 ms for --within, printing each change of outcome and when',
+    commands: ['probe'],
+  },
+  within: {
+    type: 'string',
+    arg: 'MS',
+    default: '30000',
+    help: 'probe connect --until, --trace: how long to keep trying',
+    commands: ['probe'],
+  },
   help: { type: 'boolean', help: 'print this text', commands: ['run', 'render', 'check', 'probe'] },
   version: { type: 'boolean', help: 'print the version', commands: ['run', 'render', 'check', 'probe'] },
 } as const satisfies Record<string, FlagSpec>;
@@ -218,7 +236,7 @@ export function usage(): string {
     '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --dns [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller probe serve [--port N]',
-    '       namespace-isolation-controller probe connect HOST:PORT... [--udp | --http PATH] [--timeout MS]',
+    '       namespace-isolation-controller probe connect HOST:PORT... [--udp | --http PATH] [--timeout MS] [--until blocked|through | --trace] [--within MS]',
     '       namespace-isolation-controller probe resolve NAME... [--tcp] [--server IP] [--timeout MS]',
     '',
     'flags (each also read from the environment variable in brackets; a flag wins):',

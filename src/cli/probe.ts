@@ -2,7 +2,7 @@
 // no other image is needed). Each attempt is one JSON line on stdout; exit 0 when every attempt
 // got through, 1 when any did not.
 import { UsageError, type Probe } from '../flags.ts';
-import { attempt, resolve, serve } from '../probe/wire.ts';
+import { attempt, resolve, serve, trace, until } from '../probe/wire.ts';
 
 function number(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
@@ -20,6 +20,9 @@ export async function probe(
     tcp?: boolean | undefined;
     server?: string | undefined;
     timeout: string;
+    until?: string | undefined;
+    trace?: boolean | undefined;
+    within: string;
   },
 ): Promise<number> {
   const timeoutMs = number('timeout', flags.timeout, 1, 600_000);
@@ -32,6 +35,31 @@ export async function probe(
     print({ serving: port, protocols: ['tcp', 'udp'] });
     await serving;
     return 0;
+  }
+  const withinMs = () => number('within', flags.within, 1, 3_600_000);
+  if (flags.trace) {
+    if (action !== 'connect') throw new UsageError('--trace: with probe connect only');
+    for (const target of args)
+      await trace(target, flags.udp ? 'udp' : 'tcp', { timeoutMs, everyMs: 10, withinMs: withinMs() }, print);
+    return 0;
+  }
+  if (flags.until !== undefined) {
+    if (action !== 'connect' || (flags.until !== 'blocked' && flags.until !== 'through'))
+      throw new UsageError(
+        `--until: want blocked or through, with probe connect (got ${JSON.stringify(flags.until)})`,
+      );
+    let failed = 0;
+    for (const target of args) {
+      const result = await until(target, flags.udp ? 'udp' : 'tcp', flags.until, {
+        timeoutMs,
+        everyMs: 10,
+        withinMs: withinMs(),
+        httpPath: flags.http,
+      });
+      print(result);
+      if (!result.matched) failed++;
+    }
+    return failed > 0 ? 1 : 0;
   }
   let failed = 0;
   for (const target of args) {

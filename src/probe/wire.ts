@@ -230,3 +230,50 @@ function exchange(
     });
   });
 }
+
+/** What `until` waits for: any refusal or silence, or a connection. */
+export type Wanted = 'blocked' | 'through';
+
+/**
+ * Attempts again and again, `everyMs` apart, until one is `wanted` or `withinMs` has passed; the
+ * last attempt, with the wall-clock time its start (Date.now(): Pods share their node's clock) and
+ * how many were made. This times a flip (a policy coming into force) from the Pod's side.
+ */
+export async function until(
+  target: string,
+  protocol: Protocol,
+  wanted: Wanted,
+  options: { timeoutMs: number; everyMs: number; withinMs: number; httpPath?: string | undefined },
+): Promise<Attempt & { at: number; attempts: number; matched: boolean }> {
+  const deadline = Date.now() + options.withinMs;
+  for (let attempts = 1; ; attempts++) {
+    const at = Date.now();
+    const a = await attempt(target, protocol, options.timeoutMs, options.httpPath);
+    const matched =
+      wanted === 'through' ? a.outcome === 'connected' : a.outcome === 'refused' || a.outcome === 'timeout';
+    if (matched || Date.now() >= deadline) return { ...a, at, attempts, matched };
+    await new Promise((r) => setTimeout(r, options.everyMs));
+  }
+}
+
+/**
+ * Attempts every `everyMs` for `withinMs`, calling `changed` with each attempt whose outcome differs
+ * from the one before (the first included), stamped with the wall-clock time it began: a flow's
+ * flips, as a policy comes and goes.
+ */
+export async function trace(
+  target: string,
+  protocol: Protocol,
+  options: { timeoutMs: number; everyMs: number; withinMs: number },
+  changed: (a: Attempt & { at: number }) => void,
+): Promise<void> {
+  const deadline = Date.now() + options.withinMs;
+  let last: Outcome | undefined;
+  while (Date.now() < deadline) {
+    const at = Date.now();
+    const a = await attempt(target, protocol, options.timeoutMs);
+    if (a.outcome !== last) changed({ ...a, at });
+    last = a.outcome;
+    await new Promise((r) => setTimeout(r, options.everyMs));
+  }
+}
