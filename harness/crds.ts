@@ -12,7 +12,7 @@ export const POLICY_REPORT_CRD = 'manifests/components/policy-report-crd/wgpolic
 
 interface Crd {
   metadata: { name: string };
-  spec: { group: string; versions: { name: string; served: boolean }[] };
+  spec: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
 }
 
 export async function installCrds(kubeconfig: string, file = POLICY_REPORT_CRD): Promise<void> {
@@ -29,9 +29,11 @@ export async function installCrds(kubeconfig: string, file = POLICY_REPORT_CRD):
           contentType: 'application/apply-patch+yaml',
         },
       );
+      // Listed, not only discovered: a new CRD's storage answers 429 while it initializes.
       for (const version of crd.spec.versions.filter((v) => v.served)) {
+        const path = `/apis/${crd.spec.group}/${version.name}/${crd.spec.names.plural}`;
         await eventually(
-          () => client.request('GET', `/apis/${crd.spec.group}/${version.name}`).catch(() => undefined),
+          () => client.request('GET', path, { query: { limit: '1' } }).catch(() => undefined),
           `${crd.metadata.name} served as ${version.name}`,
           30_000,
         );

@@ -1,7 +1,9 @@
-// `npm run demo`: a local control plane, the controller (src/main.ts) against it, and the story:
-// label a namespace, see its policies appear, break them, see each repaired (with the measured
-// repair time), remove the label, see the cleanup; then stop everything. `--repairs N` adds N
-// timed deletions and prints the median repair time.
+// `npm run demo`: a real node with its control plane where one can start here (as root; otherwise
+// a control plane alone, saying why), the controller (src/main.ts) against it, and the story: a
+// connection from team-a to team-b gets through; label a namespace, see its policies appear and
+// the same connection refused while DNS still resolves; break the policies, see each repaired
+// (with the measured repair time), remove the label, see the cleanup; then stop everything.
+// `--repairs N` adds N timed deletions and prints the median repair time.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,21 +14,36 @@ import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { networkPolicyPath, resourcePath } from '../src/kube/resources.ts';
 import { installCrds } from '../harness/crds.ts';
 import { REPORT_NAME, VERDICT_LABEL } from '../src/policy/compliance.ts';
-import { ControlPlane, MissingGoError, repoRoot } from '../harness/controlplane.ts';
+import { ControlPlane, repoRoot } from '../harness/controlplane.ts';
+import { MissingPrerequisiteError } from '../harness/gobuild.ts';
+import { LocalNode } from '../harness/node.ts';
 import { eventually } from '../harness/wait.ts';
+import { type ProbePod, Wire } from '../harness/wire.ts';
 
 const say = (text: string) => process.stdout.write(`\n\x1b[1m▶ ${text}\x1b[0m\n`);
 type Policy = { metadata: { name: string; labels?: Record<string, string> } };
 
 const dataDir = await mkdtemp(join(tmpdir(), 'nic-demo-'));
-let cp: ControlPlane;
+let cp: { kubeconfig: string; stop(): Promise<void> };
+/** Set when the story runs on a real node: the connections are shown too. */
+let wire: Wire | undefined;
 try {
-  say('starting a local control plane (etcd + kube-apiserver)');
-  cp = await ControlPlane.start({ dataDir });
+  say(
+    'starting a real node: its control plane, kubelet, containerd, kube-router, CoreDNS (minutes to build the first time)',
+  );
+  const node = await LocalNode.start().catch((err: unknown) => {
+    if (!(err instanceof MissingPrerequisiteError)) throw err;
+    say(
+      `no real node here (${err.message}): a local control plane alone (etcd + kube-apiserver), no packets`,
+    );
+    return undefined;
+  });
+  if (node) wire = new Wire(node.kubeconfig);
+  cp = node ?? (await ControlPlane.start({ dataDir }));
   await installCrds(cp.kubeconfig); // the PolicyReport CRD, as a policy engine would have installed it
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
-  process.exit(err instanceof MissingGoError ? 3 : 1);
+  process.exit(err instanceof MissingPrerequisiteError ? 3 : 1);
 }
 const admin = new KubeClient(loadKubeConfig(cp.kubeconfig));
 
@@ -83,7 +100,18 @@ async function demo() {
   for (const name of ['team-a', 'team-b', 'team-c']) {
     await admin.request('POST', '/api/v1/namespaces', { body: { metadata: { name } } });
   }
-  say('created namespaces team-a, team-b, team-c; labelling team-a isolation=strict');
+  say('created namespaces team-a, team-b, team-c');
+  let pods: [ProbePod, ProbePod] | undefined;
+  if (wire) {
+    pods = (await wire.pods(
+      { namespace: 'team-a', name: 'web' },
+      { namespace: 'team-b', name: 'client' },
+    )) as [ProbePod, ProbePod];
+    const [web, client] = pods;
+    say(`a Pod in team-b connects to a Pod in team-a (${web.ip}:${web.port}), before any policy`);
+    console.log(`   ${show(await wire.until(client, web, true))}`);
+  }
+  say('labelling team-a isolation=strict');
   const started = performance.now();
   await label('team-a', 'strict');
   await eventually(async () => (await policies('team-a')).length === 3, 'three policies in team-a');
@@ -96,6 +124,18 @@ async function demo() {
   console.log(
     `   team-b: ${(await policies('team-b')).length} policies, team-c: ${(await policies('team-c')).length}`,
   );
+  if (wire && pods) {
+    const [web, client] = pods;
+    say('the same connection from team-b, now that team-a is isolated (kube-router enforces the policies)');
+    console.log(`   ${show(await wire.until(client, web, false))}`);
+    const dns = await eventually(async () => {
+      const r = await wire.resolve(web, 'kubernetes.default');
+      return r.outcome === 'resolved' && r;
+    }, 'DNS from team-a');
+    console.log(
+      `   and from team-a, DNS still resolves: kubernetes.default → ${dns.answered} = ${dns.addresses.join(', ')}`,
+    );
+  }
 
   say('deleting allow-dns in team-a');
   console.log(
@@ -216,6 +256,10 @@ async function timeRepair(name: string, drift: () => Promise<unknown>): Promise<
   clearTimeout(timer);
   abort.abort();
   return at - Math.max(acknowledged, driftSeen);
+}
+
+function show(a: { target: string; protocol: string; outcome: string; ms: number }): string {
+  return `${a.protocol} ${a.target}: ${a.outcome} (${a.ms} ms)`;
 }
 
 function ms(n: number): string {
