@@ -1,23 +1,28 @@
-// The controller as real Pods: the shipped manifests with the guardrails (kustomize build
-// manifests/overlays/guardrails, applied with the real kubectl) on the node, the image from
-// `npm run image`. Its two replicas run under Pod Security restricted and under their own
+// The controller as real Pods, installed each way the README says (kustomize build
+// manifests/overlays/guardrails applied with the real kubectl; the Helm chart with the guardrails,
+// with real Helm) on the node, the image from `npm run image`. Its two replicas run under Pod Security restricted and under their own
 // NetworkPolicy, enforced; one leads; /metrics answers where the policy admits; the standby takes
 // over from a deleted leader; and with the guardrails, Pods wait for their namespace's policies.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { CHART_DIR, helm } from '../../harness/chart.ts';
+import { LocalNode } from '../../harness/node.ts';
 import { eventually } from '../../harness/wait.ts';
 import { fixtures, policiesPath } from '../support/fixtures.ts';
 import { kubectl, kubectlRun } from '../support/kubectl.ts';
 import { kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
-import { BLOCKED, probePod, type ProbePod, Wire } from '../support/wire.ts';
+import { BLOCKED, probePod, type ProbePod, Wire } from '../../harness/wire.ts';
 
-const kubeconfig = inject('nodeKubeconfig');
-const kube = fixtures(kubeconfig);
-const wire = new Wire(kubeconfig);
+// A node of its own for each installer: admission policies deleted and created again under the same
+// names leave their bindings unable to find params (kubernetes/kubernetes#133827), so a second
+// install on one cluster is not a first install (docs/guardrails.md).
+let node: LocalNode;
+let kubeconfig: string;
+let kube: ReturnType<typeof fixtures>;
+let wire: Wire;
 const NS = 'namespace-isolation-controller';
 const k = (...args: string[]) => kubectl(kubeconfig, args);
 const json = async <T>(...args: string[]) => JSON.parse(await k(...args, '-o', 'json')) as T;
-let objects: ManifestObject[];
 let outside: ProbePod;
 
 interface Pod {
@@ -55,35 +60,79 @@ const controllerPods = async () =>
 const ready = (p: Pod) =>
   p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
-beforeAll(async () => {
-  objects = await kustomizeBuild('manifests/overlays/guardrails');
-  await kubectl(
-    kubeconfig,
-    ['apply', '--server-side', '-f', '-'],
-    objects.map((o) => stringify(o)).join('---\n'),
-  );
-  await eventually(
-    async () => {
-      const pods = await controllerPods();
-      return pods.length === 2 && pods.every(ready);
+/** Each way the README installs it, with the guardrails; each uninstall leaves nothing of it. */
+const INSTALLERS: Record<string, { install(): Promise<void>; uninstall(): Promise<void> }> = (() => {
+  let objects: ManifestObject[] = [];
+  const stream = () => objects.map((o) => stringify(o)).join('---\n');
+  return {
+    kustomize: {
+      async install() {
+        objects = await kustomizeBuild('manifests/overlays/guardrails');
+        await kubectl(kubeconfig, ['apply', '--server-side', '-f', '-'], stream());
+      },
+      async uninstall() {
+        await kubectl(kubeconfig, ['delete', '--ignore-not-found', '-f', '-'], stream());
+      },
     },
-    'both replicas to be Ready',
-    120_000,
-  );
-  [outside] = (await wire.pods({ namespace: await kube.namespace('i-outside'), name: 'o1' })) as [ProbePod];
-});
+    helm: {
+      async install() {
+        await k('create', 'namespace', NS);
+        await k(
+          'label',
+          'namespace',
+          NS,
+          'pod-security.kubernetes.io/enforce=restricted',
+          'pod-security.kubernetes.io/enforce-version=latest',
+        );
+        const args = [
+          '-n',
+          NS,
+          '--kubeconfig',
+          kubeconfig,
+          '--set',
+          'guardrails.enabled=true',
+          '--wait=false',
+        ];
+        await helm(['install', NS, CHART_DIR, ...args]);
+      },
+      async uninstall() {
+        await helm(['uninstall', NS, '-n', NS, '--kubeconfig', kubeconfig]);
+        await k('delete', 'namespace', NS);
+      },
+    },
+  };
+})();
 
-afterAll(async () => {
-  // Uninstalled, so that the files after this one meet no guardrails and no other controller.
-  await kubectlRun(
-    kubeconfig,
-    ['delete', '--ignore-not-found', '--wait=false', '-f', '-'],
-    objects.map((o) => stringify(o)).join('---\n'),
-  );
-  await kube.close();
-});
+describe.each(Object.keys(INSTALLERS))('the controller as real Pods, installed with %s', (installer) => {
+  beforeAll(async () => {
+    node = await LocalNode.start({ log: () => undefined });
+    kubeconfig = node.kubeconfig;
+    kube = fixtures(kubeconfig);
+    wire = new Wire(kubeconfig);
+    [outside] = (await wire.pods({ namespace: await kube.namespace('i-outside'), name: 'o1' })) as [ProbePod];
+    await INSTALLERS[installer]!.install();
+    await eventually(
+      async () => {
+        const pods = await controllerPods();
+        return pods.length === 2 && pods.every(ready);
+      },
+      'both replicas to be Ready',
+      120_000,
+    );
+  });
 
-describe('the controller as real Pods', () => {
+  // Uninstalled as a user would, leaving nothing of it; then the node goes.
+  afterAll(async () => {
+    await INSTALLERS[installer]!.uninstall();
+    await eventually(
+      async () => (await kubectlRun(kubeconfig, ['get', 'namespace', NS])).code !== 0,
+      `namespace ${NS} to be gone`,
+      120_000,
+    );
+    await kube.close();
+    await node.stop();
+  });
+
   it('runs 2 replicas under Pod Security restricted and its own NetworkPolicy; one leads; they reach the API server', async () => {
     const ns = await json<{ metadata: { labels: Record<string, string> } }>('get', 'namespace', NS);
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
@@ -144,10 +193,12 @@ describe('the controller as real Pods', () => {
     );
   });
 
-  it('a labelled Namespace and a Deployment applied together: no Pod before its policies; its first connection out is refused', async () => {
+  it('a labelled Namespace and a Deployment applied together: no Pod before its policies; its connections out blocked within a second of its start', async () => {
     const ns = `i-together-${Date.now().toString(36)}`;
     const target = `${outside.ip}:${outside.port}`;
     const pod = probePod(ns, 'client');
+    // Its first act: connections to another namespace, every 10 ms for 5 s, each change logged.
+    const args = ['probe', 'connect', target, '--trace', '--within=5000', '--timeout=500'];
     const deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -157,12 +208,7 @@ describe('the controller as real Pods', () => {
         selector: { matchLabels: { app: 'client' } },
         template: {
           metadata: { labels: { app: 'client' } },
-          spec: {
-            ...pod.spec,
-            containers: [
-              { ...pod.spec.containers[0]!, args: ['probe', 'connect', target, '--timeout=3000'] },
-            ],
-          },
+          spec: { ...pod.spec, containers: [{ ...pod.spec.containers[0]!, args }] },
         },
       },
     };
@@ -176,7 +222,8 @@ describe('the controller as real Pods', () => {
       ['apply', '--server-side', '-f', '-'],
       [namespace, deployment].map((o) => stringify(o)).join('---\n'),
     );
-    const first = await eventually(
+    type Change = { outcome: string; at: number };
+    const run = await eventually(
       async () => {
         const [p] = (await json<{ items: Pod[] }>('-n', ns, 'get', 'pods')).items;
         const status = p?.status.containerStatuses?.[0];
@@ -188,9 +235,15 @@ describe('the controller as real Pods', () => {
           p.metadata.name,
           ...(status.restartCount > 0 ? ['--previous'] : []),
         );
-        return { pod: p, attempt: JSON.parse(logs.trim().split('\n')[0]!) as { outcome: string } };
+        return {
+          pod: p,
+          changes: logs
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as Change),
+        };
       },
-      "the client's first connection",
+      "the client's first run",
       60_000,
     );
     const policies = await kube.policies(ns);
@@ -201,8 +254,18 @@ describe('the controller as real Pods', () => {
     ]);
     const created = (o: { metadata: { creationTimestamp?: string } }) =>
       Date.parse(o.metadata.creationTimestamp!);
-    for (const p of policies) expect(created(first.pod)).toBeGreaterThanOrEqual(created(p));
-    expect(first.attempt.outcome).toBe('refused');
+    for (const p of policies) expect(created(run.pod)).toBeGreaterThanOrEqual(created(p));
+    // kube-router filters a Pod once it has learned its address: until then its packets pass.
+    const [first, ...later] = run.changes;
+    const blockedAt =
+      first!.outcome === 'connected' ? later.find((c) => c.outcome !== 'connected')?.at : first!.at;
+    expect(blockedAt, `blocked at last: ${JSON.stringify(run.changes)}`).toBeDefined();
+    expect(run.changes.at(-1)!.outcome).not.toBe('connected');
+    const open = blockedAt! - first!.at;
+    expect(open).toBeLessThan(1000);
+    console.log(
+      `the Pod's first connection: ${first!.outcome}; out of reach ${open} ms after its first attempt`,
+    );
   });
 
   it('the controller stopped: a newly labelled namespace admits no Pod; existing isolation holds; back, it admits', async () => {
