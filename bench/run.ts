@@ -13,12 +13,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../harness/gobuild.ts';
+import { MissingPrerequisiteError, repoRoot } from '../harness/gobuild.ts';
 import { configFile } from '../harness/process.ts';
 import { benchOptions, Cluster, deploymentNodeOptions, log } from './load.ts';
 import { churn, coldStart, drift, failover, floor, recovery } from './scenarios.ts';
+import { wireLatency } from './wire.ts';
 
-const SCENARIOS = ['floor', 'drift', 'cold', 'churn', 'memory', 'recovery', 'failover'] as const;
+const SCENARIOS = ['floor', 'drift', 'cold', 'churn', 'memory', 'recovery', 'failover', 'wire'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const o = parseArgs({
@@ -33,6 +34,7 @@ const o = parseArgs({
     waves: { type: 'string', default: '2' },
     'memory-sizes': { type: 'string', default: '1000,5000' },
     'failover-runs': { type: 'string', default: '3' },
+    'wire-n': { type: 'string', default: '100' },
     'recovery-runs': { type: 'string', default: '3' },
     'floor-samples': { type: 'string', default: '200' },
     smoke: { type: 'boolean', default: false },
@@ -62,6 +64,7 @@ const size = {
   waves: smoke ? 1 : Number(o.waves),
   memory: list(o['memory-sizes']),
   failoverRuns: Number(o['failover-runs']),
+  wire: Number(o['wire-n']),
   recoveryRuns: Number(o['recovery-runs']),
   floorSamples: smoke ? 20 : Number(o['floor-samples']),
 };
@@ -237,6 +240,33 @@ if (wanted.has('failover') && !smoke) {
     'leader failover, leader stopped (SIGTERM): median (max)',
     `${secs(r.stoppedMs.p50)} s (${secs(r.stoppedMs.max)} s)`,
   );
+}
+
+if (wanted.has('wire') && !smoke) {
+  log(`wire: ${size.wire} namespaces on a real node`);
+  try {
+    const r = await wireLatency(size.wire, log);
+    results.wire = r;
+    const split = (x: {
+      total: { p50: number; p99: number };
+      controller: { p50: number; p99: number };
+      dataplane: { p50: number; p99: number };
+    }) =>
+      `${x.total.p50} / ${x.total.p99} ms (controller ${x.controller.p50} / ${x.controller.p99}, dataplane ${x.dataplane.p50} / ${x.dataplane.p99})`;
+    row(
+      `wire: label → first refused connection, ${size.wire} namespaces (p50 / p99)`,
+      split(r.labelToRefusedMs),
+    );
+    const d = r.deleteToRefusedAgainMs;
+    row(
+      'wire: default-deny-ingress deleted → repaired (controller, p50 / p99); opened on the wire',
+      `${d.controller.p50} / ${d.controller.p99} ms; in ${d.openedOnTheWire} of ${size.wire}` +
+        (d.openedOnTheWire ? ` (refused again after ${d.total.p50} / ${d.total.p99} ms)` : ''),
+    );
+  } catch (err) {
+    if (!(err instanceof MissingPrerequisiteError)) throw err;
+    row('wire: not measured', err.message);
+  }
 }
 
 const table = [['what', 'figure', 'target', 'met'], ['---', '---', '---', '---'], ...rows]

@@ -303,24 +303,24 @@ export class LocalNode {
   private async importImages(): Promise<void> {
     const images = join(this.dir, 'images');
     await mkdir(images, { recursive: true });
-    const pause = join(images, 'pause.tar');
-    await dockerArchive(
-      PAUSE_IMAGE,
-      [{ path: '/pause', from: this.program('pause'), mode: 0o755 }],
-      { entrypoint: ['/pause'] },
-      pause,
-    );
-    const coredns = join(images, 'coredns.tar');
-    await dockerArchive(
-      COREDNS_IMAGE,
-      [{ path: '/coredns', from: this.program('coredns'), mode: 0o755 }],
-      { entrypoint: ['/coredns'] },
-      coredns,
-    );
+    const tars: string[] = [];
+    for (const [ref, program] of [
+      [PAUSE_IMAGE, 'pause'],
+      [COREDNS_IMAGE, 'coredns'],
+    ] as const) {
+      const tar = join(images, `${program}.tar`);
+      await dockerArchive(
+        ref,
+        [{ path: `/${program}`, from: this.program(program), mode: 0o755 }],
+        { entrypoint: [`/${program}`] },
+        tar,
+      );
+      tars.push(tar);
+    }
     const { engine, image } = await ensureImage();
     const controller = join(images, 'controller.tar');
     await engineRun(engine, ['save', '--format', 'docker-archive', '-o', controller, image]);
-    for (const tar of [pause, coredns, controller]) await this.ctr(['images', 'import', tar]);
+    for (const tar of [...tars, controller]) await this.ctr(['images', 'import', tar]);
   }
 
   private async startKubelet(): Promise<void> {

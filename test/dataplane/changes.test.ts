@@ -3,7 +3,6 @@
 // compliance verdict must say what the packets do.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resourcePath } from '../../src/kube/resources.ts';
-import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
 import { fixtures, policiesPath } from '../support/fixtures.ts';
@@ -20,15 +19,7 @@ const label = (ns: string, value: string | null) =>
     body: { metadata: { labels: { isolation: value } } },
     contentType: 'application/merge-patch+json',
   });
-const verdictOf = async (ns: string) =>
-  (
-    await kube.raw
-      .request<{ metadata: { labels: Record<string, string> } }>(
-        'GET',
-        resourcePath('PolicyReport', ns, REPORT_NAME),
-      )
-      .catch(() => undefined)
-  )?.metadata.labels[VERDICT_LABEL];
+const verdictOf = (ns: string) => kube.verdict(ns);
 
 beforeAll(async () => {
   ctl = await startTestController(kubeconfig);

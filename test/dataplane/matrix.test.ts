@@ -3,8 +3,6 @@
 // specification; the run prints the table it measured (docs/dataplane.md holds the last one), and
 // the compliance verdict of each namespace must agree: pass, with these flows and no others.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { resourcePath } from '../../src/kube/resources.ts';
-import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
 import { fixtures } from '../support/fixtures.ts';
@@ -82,15 +80,7 @@ afterAll(async () => {
   );
 });
 
-const verdictOf = async (ns: string) =>
-  (
-    await kube.raw
-      .request<{ metadata: { labels: Record<string, string> } }>(
-        'GET',
-        resourcePath('PolicyReport', ns, REPORT_NAME),
-      )
-      .catch(() => undefined)
-  )?.metadata.labels[VERDICT_LABEL];
+const verdictOf = (ns: string) => kube.verdict(ns);
 
 const results = new Map<string, Map<Flow, string>>();
 

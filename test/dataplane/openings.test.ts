@@ -2,8 +2,6 @@
 // addresses read from the kubernetes EndpointSlice), and a sanctioned opening lets exactly its peer
 // and port through; the verdict stays pass.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { resourcePath } from '../../src/kube/resources.ts';
-import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { defaultPolicySettings } from '../../src/policy/profiles.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
@@ -17,14 +15,7 @@ const API_SERVER = '10.96.0.1:443';
 const STRICT = defaultPolicySettings.profiles.strict!;
 let ctl: Awaited<ReturnType<typeof startTestController>>;
 
-const verdictOf = async (ns: string) =>
-  (
-    await kube.raw
-      .request<{
-        metadata: { labels: Record<string, string> };
-      }>('GET', resourcePath('PolicyReport', ns, REPORT_NAME))
-      .catch(() => undefined)
-  )?.metadata.labels[VERDICT_LABEL];
+const verdictOf = (ns: string) => kube.verdict(ns);
 
 beforeAll(async () => {
   ctl = await startTestController(kubeconfig, {

@@ -33,7 +33,7 @@ let ctl: Awaited<ReturnType<typeof startTestController>>;
 
 const reportPath = (ns: string) => resourcePath('PolicyReport', ns, REPORT_NAME);
 const report = (ns: string) => admin.request<Report>('GET', reportPath(ns)).catch(() => undefined);
-const verdictOf = async (ns: string) => (await report(ns))?.metadata.labels[VERDICT_LABEL];
+const verdictOf = (ns: string) => kube.verdict(ns);
 const reportWrites = () => ctl.client.sent.get('PATCH policyreports') ?? 0;
 const eventsOf = async (ns: string, reason: string) =>
   (await kube.events(ns)).filter((e: Event) => e.reason === reason);

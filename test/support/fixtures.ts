@@ -1,6 +1,7 @@
 // Namespaces, policies, Events and paths for the integration tests, against the real API server.
 import { KubeApiError, KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
 import { resourcePath } from '../../src/kube/resources.ts';
+import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { MANAGED_BY_LABEL } from '../../src/policy/labels.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
 import type { NetworkPolicy } from '../../src/policy/types.ts';
@@ -48,6 +49,16 @@ export function fixtures(kubeconfig: string) {
     policies,
     managedNames,
     events: async (ns: string) => (await raw.list<Event>(resourcePath('Event', ns))).items,
+    /** The verdict label of the namespace's PolicyReport, when it has one. */
+    verdict: async (ns: string) =>
+      (
+        await raw
+          .request<{ metadata: { labels?: Record<string, string> } }>(
+            'GET',
+            resourcePath('PolicyReport', ns, REPORT_NAME),
+          )
+          .catch(() => undefined)
+      )?.metadata.labels?.[VERDICT_LABEL],
     /** Waits until the namespace holds the strict policies (and, of those carrying our label, `also`). */
     inSync: (ns: string, also: string[] = []) =>
       eventually(
