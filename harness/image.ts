@@ -18,7 +18,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { VERSION } from '../src/version.ts';
+import { IMAGE, VERSION } from '../src/version.ts';
 import { locksDir, MissingPrerequisiteError, repoRoot } from './gobuild.ts';
 import { withLock } from './lock.ts';
 
@@ -27,8 +27,7 @@ const DEBIAN_BASE = 'localhost/debian:bookworm-minbase';
 const NODE_BASE = 'localhost/node:24-bookworm-local';
 const HOST_CA = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
 
-/** The name the shipped manifests and the chart pull, at package.json's version. */
-export const IMAGE = `ghcr.io/namespace-isolation-controller/namespace-isolation-controller:${VERSION}`;
+export { IMAGE };
 
 export interface Engine {
   name: 'docker' | 'podman';

@@ -2,13 +2,14 @@
 // `probe serve`, an echo on TCP and UDP) in the namespaces a test makes, and attempts from one to
 // another through `kubectl exec … probe connect`, the real kubectl through the real kubelet.
 import { IMAGE } from './image.ts';
+import { PROBE_COMMAND, PROBE_PORT, probePod as podOf } from '../src/probe/pods.ts';
 import { eventually } from './wait.ts';
 import type { Attempt, Protocol, Resolution } from '../src/probe/wire.ts';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { ensureGoBinary, KUBECTL } from './gobuild.ts';
 import { kubectl, kubectlRun } from './kubectl.ts';
 
-export const PROBE_PORT = 8080;
+export { PROBE_PORT };
 
 /** Blocked: what a policy that says no looks like on the wire (kube-router rejects; a DROP times out). */
 export const BLOCKED = new Set<Attempt['outcome']>(['refused', 'timeout']);
@@ -31,40 +32,14 @@ export interface PodSpec {
   port?: number;
 }
 
-/** A Pod as Pod Security `restricted` wants it: the controller's image, uid 1000, nothing more. */
+/** A probe Pod of the controller's image, as built here (never pulled). */
 export function probePod(
   namespace: string,
   name: string,
   labels: Record<string, string> = {},
   port = PROBE_PORT,
 ) {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace, labels: { app: name, ...labels } },
-    spec: {
-      automountServiceAccountToken: false,
-      terminationGracePeriodSeconds: 1,
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [
-        {
-          name: 'probe',
-          image: IMAGE,
-          imagePullPolicy: 'Never',
-          args: ['probe', 'serve', `--port=${port}`],
-          ports: [
-            { containerPort: port, protocol: 'TCP' },
-            { containerPort: port, protocol: 'UDP' },
-          ],
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
-        },
-      ],
-    },
-  };
+  return podOf({ namespace, name, labels, port, image: IMAGE, imagePullPolicy: 'Never' });
 }
 
 export class Wire {
@@ -115,7 +90,7 @@ export class Wire {
     httpPath?: string,
   ): Promise<Attempt> {
     const target = typeof to === 'string' ? to : `${to.ip}:${to.port}`;
-    const args = ['probe', 'connect', target, `--timeout=${timeoutMs}`];
+    const args = ['connect', target, `--timeout=${timeoutMs}`];
     if (protocol === 'udp') args.push('--udp');
     if (httpPath) args.push(`--http=${httpPath}`);
     return JSON.parse(await this.execProbe(from, args)) as Attempt;
@@ -123,22 +98,18 @@ export class Wire {
 
   /** A name resolved from inside `from`, through its resolv.conf (the kube-dns Service). */
   async resolve(from: ProbePod, name: string, protocol: Protocol = 'udp'): Promise<Resolution> {
-    const args = ['probe', 'resolve', name, '--timeout=1500', ...(protocol === 'tcp' ? ['--tcp'] : [])];
+    const args = ['resolve', name, '--timeout=1500', ...(protocol === 'tcp' ? ['--tcp'] : [])];
     return JSON.parse(await this.execProbe(from, args)) as Resolution;
+  }
+
+  /** kubectl's arguments to run `probe …` in `from`'s container (the image has no shell). */
+  private probeArgs(from: ProbePod, args: string[]): string[] {
+    return ['-n', from.namespace, 'exec', from.name, '--', ...PROBE_COMMAND, ...args];
   }
 
   /** The probe's JSON line; its exit code 1 (not through) is an answer, not an error. */
   private async execProbe(from: ProbePod, args: string[]): Promise<string> {
-    const { code, stdout, stderr } = await kubectlRun(this.kubeconfig, [
-      '-n',
-      from.namespace,
-      'exec',
-      from.name,
-      '--',
-      '/usr/local/bin/node',
-      '/app/dist/main.js',
-      ...args,
-    ]);
+    const { code, stdout, stderr } = await kubectlRun(this.kubeconfig, this.probeArgs(from, args));
     if (code > 1 || !stdout.trim())
       throw new Error(`probe in ${from.namespace}/${from.name} (exit ${code}): ${stderr}`);
     return stdout.trim();
@@ -180,19 +151,13 @@ export class Wire {
     const binary = await ensureGoBinary(KUBECTL);
     const child = spawn(binary, [
       `--kubeconfig=${this.kubeconfig}`,
-      '-n',
-      from.namespace,
-      'exec',
-      from.name,
-      '--',
-      '/usr/local/bin/node',
-      '/app/dist/main.js',
-      'probe',
-      'connect',
-      `${to.ip}:${to.port}`,
-      '--trace',
-      `--within=${withinMs}`,
-      '--timeout=500',
+      ...this.probeArgs(from, [
+        'connect',
+        `${to.ip}:${to.port}`,
+        '--trace',
+        `--within=${withinMs}`,
+        '--timeout=500',
+      ]),
     ]);
     this.traces.add(child);
     child.on('exit', () => this.traces.delete(child));

@@ -1,6 +1,7 @@
 // Every command-line flag, once: its type, environment variable, default and help. The table
 // produces the parser, the usage text and the README's flag table.
 import { parseArgs } from 'node:util';
+import { IMAGE } from './version.ts';
 
 export const COMMANDS = ['run', 'render', 'check', 'probe'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -9,6 +10,8 @@ interface FlagSpec {
   type: 'string' | 'boolean';
   /** Placeholder for the value in the usage text. */
   arg?: string;
+  /** A one-letter alias, as kubectl has them (-o). */
+  short?: string;
   /** The environment variable read when the flag is absent (a flag wins). */
   env?: string;
   default?: string;
@@ -94,8 +97,28 @@ export const FLAGS = {
     type: 'string',
     arg: 'P',
     default: 'strict',
-    help: 'the profile to render',
-    commands: ['render'],
+    help: 'render: the profile to render; check --probe: the profile to test',
+    commands: ['render', 'check'],
+  },
+  probe: {
+    type: 'boolean',
+    help: 'test on the wire whether the dataplane enforces --profile: two short-lived namespaces with probe Pods',
+    commands: ['check'],
+  },
+  image: {
+    type: 'string',
+    arg: 'IMAGE',
+    default: IMAGE,
+    help: "check --probe: the probe Pods' image (air-gapped: your mirror's copy)",
+    commands: ['check'],
+  },
+  output: {
+    type: 'string',
+    arg: 'FORMAT',
+    short: 'o',
+    default: 'table',
+    help: 'check --probe: table or json',
+    commands: ['check'],
   },
   port: {
     type: 'string',
@@ -160,8 +183,8 @@ export class UsageError extends Error {}
 /** What `render` prints: policies for a namespace, or the admission guardrails. */
 export type RenderTarget = 'policies' | 'guardrails';
 
-export const PROBE_ACTIONS = ['serve', 'connect', 'resolve'] as const;
-/** `probe serve`, `probe connect HOST:PORT…`, `probe resolve NAME…`. */
+export const PROBE_ACTIONS = ['serve', 'connect', 'resolve', 'expect'] as const;
+/** `probe serve`, `probe connect HOST:PORT…`, `probe resolve NAME…`, `probe expect CHECKS` (check --probe's). */
 export type Probe = { action: (typeof PROBE_ACTIONS)[number]; args: string[] };
 
 /** The command and its flags; each flag falls back to its environment variable, then its default. */
@@ -175,7 +198,7 @@ export function parseFlags(
   const options = Object.fromEntries(
     Object.entries(FLAGS)
       .filter(([, spec]) => (spec.commands as readonly Command[]).includes(command))
-      .map(([name, spec]) => [name, { type: spec.type }]),
+      .map(([name, spec]) => [name, { type: spec.type, ...('short' in spec && { short: spec.short }) }]),
   );
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
@@ -199,7 +222,7 @@ export function parseFlags(
       throw new UsageError(
         action === 'serve'
           ? 'probe serve takes no arguments'
-          : `probe ${action}: name at least one ${action === 'connect' ? 'HOST:PORT' : 'NAME'}`,
+          : `probe ${action}: name at least one ${action === 'connect' ? 'HOST:PORT' : action === 'expect' ? 'JSON array of checks' : 'NAME'}`,
       );
     probe = { action: action as Probe['action'], args: rest };
   } else if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'guardrails')) {
@@ -225,7 +248,8 @@ function bool(name: string, value: string): boolean {
   throw new UsageError(`${name}: ${JSON.stringify(value)} is not true or false`);
 }
 
-const synopsis = (spec: FlagSpec, name: string) => `--${name}${spec.arg ? ` ${spec.arg}` : ''}`;
+const synopsis = (spec: FlagSpec, name: string) =>
+  `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.arg ? ` ${spec.arg}` : ''}`;
 
 export function usage(): string {
   const lines = [
@@ -235,6 +259,7 @@ export function usage(): string {
     '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --dns [--config PATH] [--kubeconfig PATH]',
+    '       namespace-isolation-controller check --probe [--profile P] [--image IMAGE] [-o table|json] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller probe serve [--port N]',
     '       namespace-isolation-controller probe connect HOST:PORT... [--udp | --http PATH] [--timeout MS] [--until blocked|through | --trace] [--within MS]',
     '       namespace-isolation-controller probe resolve NAME... [--tcp] [--server IP] [--timeout MS]',
@@ -256,15 +281,21 @@ export function usage(): string {
     'every managed namespace: exit 1 when any fails (opened to everyone, every namespace or every address, or',
     "a policy of its profile missing or failing to apply). check --dns reads the cluster's DNS Services,",
     'DaemonSets and NodeLocal DNSCache ConfigMap and says which dns.preset fits: exit 1 when the configured one does not.',
+    'check --probe makes two namespaces (one labelled with --profile, one not) with probe Pods and tries each flow the',
+    'profile promises to allow or refuse: exit 0 enforced, 1 not (each failed check named), 2 could not run (why).',
     'probe runs inside Pods to see what the network lets through: serve echoes TCP and UDP; connect and resolve print',
-    'one JSON line per attempt and exit 0 when every one got through, 1 when any did not.',
+    'one JSON line per attempt and exit 0 when every one got through, 1 when any did not; expect runs the JSON list of',
+    'checks that check --probe gives its client Pods and prints one line per check.',
   );
   return lines.join('\n');
 }
 
-/** The README's flag table. */
+/** The README's flag table: the probe's own flags (it runs inside Pods) are in its --help only. */
 export function flagTable(): string {
-  const rows = Object.entries(FLAGS).map(([name, spec]: [string, FlagSpec]) => {
+  const forPeople = (Object.entries(FLAGS) as [string, FlagSpec][]).filter(([, spec]) =>
+    spec.commands.some((c) => c !== 'probe'),
+  );
+  const rows = forPeople.map(([name, spec]) => {
     const env = spec.env ? `\`${spec.env}\`` : '';
     const def = spec.default ? `\`${spec.default}\`` : '';
     return `| \`${synopsis(spec, name)}\` | ${env} | ${def} | ${spec.commands.join(', ')} | ${spec.help} |`;

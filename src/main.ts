@@ -4,10 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts';
+import { CannotProbe, probeDataplane } from './cli/dataplane.ts';
 import { checkDns } from './cli/dns.ts';
 import { probe } from './cli/probe.ts';
 import { livePolicyConfig, renderPolicyConfig } from './cli/live.ts';
 import { verdicts } from './cli/verdicts.ts';
+import type { PolicyConfig } from './policy/profiles.ts';
+import { table } from './probe/checks.ts';
 import { type Config, ConfigError, parseConfig, policyConfig, readConfigFile } from './config.ts';
 import { type Flags, parseFlags, usage, UsageError } from './flags.ts';
 import { KubeClient, KubeconfigError, loadKubeConfig } from './kube/client.ts';
@@ -53,8 +56,16 @@ async function main(): Promise<void> {
     let client: KubeClient | undefined;
     try {
       client = new KubeClient(loadKubeConfig(flags.kubeconfig));
-      if ([flags.all, flags.namespace, flags.dns].filter(Boolean).length > 1)
-        throw new UsageError('check: --all, --dns and --namespace exclude each other');
+      if ([flags.all, flags.namespace, flags.dns, flags.probe].filter(Boolean).length > 1)
+        throw new UsageError('check: --all, --dns, --probe and --namespace exclude each other');
+      if (flags.output !== 'table' && flags.output !== 'json')
+        throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table or json`);
+      if (flags.output === 'json' && !flags.probe)
+        throw new UsageError('--output json: with check --probe only');
+      if (flags.probe) {
+        process.exitCode = await checkProbe(client, await livePolicyConfig(client, config), flags);
+        return;
+      }
       if (flags.dns) {
         const found = await checkDns(client, config);
         process.stdout.write(found.report);
@@ -84,6 +95,33 @@ async function main(): Promise<void> {
     }
   } else {
     await run(flags, config, file);
+  }
+}
+
+/** check --probe: the table or JSON on stdout, progress on stderr; Ctrl-C deletes what it made. */
+async function checkProbe(client: KubeClient, policy: PolicyConfig, flags: Flags): Promise<number> {
+  const stop = new AbortController();
+  const interrupt = () => stop.abort();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, interrupt);
+  try {
+    const found = await probeDataplane(client, policy, {
+      profile: flags.profile,
+      image: flags.image,
+      signal: stop.signal,
+      log: (line) => process.stderr.write(`check --probe: ${line}\n`),
+    });
+    process.stdout.write(
+      flags.output === 'json'
+        ? `${JSON.stringify({ profile: flags.profile, enforced: found.code === 0, exitCode: found.code, summary: found.summary, checks: found.rows }, null, 2)}\n`
+        : table(found),
+    );
+    return found.code;
+  } catch (err) {
+    if (!(err instanceof CannotProbe)) throw err;
+    process.stderr.write(`check --probe: could not run: ${err.message}\n`);
+    return stop.signal.aborted ? 130 : 2;
+  } finally {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, interrupt);
   }
 }
 

@@ -2,3 +2,6 @@
 import pkg from '../package.json' with { type: 'json' };
 
 export const VERSION: string = pkg.version;
+
+/** The image the shipped manifests and the chart pull, at this version. */
+export const IMAGE = `ghcr.io/namespace-isolation-controller/namespace-isolation-controller:${VERSION}`;

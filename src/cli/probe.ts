@@ -2,6 +2,7 @@
 // no other image is needed). Each attempt is one JSON line on stdout; exit 0 when every attempt
 // got through, 1 when any did not.
 import { UsageError, type Probe } from '../flags.ts';
+import { EXPECT_DEFAULTS, expect, parseExpectations } from '../probe/expect.ts';
 import { attempt, resolve, serve, trace, until } from '../probe/wire.ts';
 
 function number(flag: string, value: string, min: number, max: number): number {
@@ -34,6 +35,18 @@ export async function probe(
     const serving = serve(port, stop.signal);
     print({ serving: port, protocols: ['tcp', 'udp'] });
     await serving;
+    return 0;
+  }
+  if (action === 'expect') {
+    // check --probe's client Pods: every line an answer, so the exit code says only that it ran.
+    const checks = args.flatMap((a) => {
+      try {
+        return parseExpectations(a);
+      } catch (err) {
+        throw new UsageError(`probe expect: ${(err as Error).message}`);
+      }
+    });
+    await expect(checks, EXPECT_DEFAULTS, print);
     return 0;
   }
   const withinMs = () => number('within', flags.within, 1, 3_600_000);

@@ -51,6 +51,8 @@ export interface RequestOptionsExtra {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  /** The Accept header; JSON when absent. */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -100,6 +102,11 @@ export class KubeClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** A text answer, such as a Pod's log. */
+  async text(path: string, options: RequestOptionsExtra = {}): Promise<string> {
+    return (await this.exchange('GET', path, { accept: 'text/plain, */*', ...options }, true)) ?? '';
+  }
+
   /** One object, or undefined when the API server says it does not exist (404). */
   async get<T>(path: string, options: RequestOptionsExtra = {}): Promise<T | undefined> {
     try {
@@ -127,7 +134,7 @@ export class KubeClient {
   ): Promise<string | undefined> {
     const { agent, headers } = await this.prepare();
     this.count(method, path);
-    headers.accept = 'application/json';
+    headers.accept = options.accept ?? 'application/json';
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     const res = await this.dispatch(method, agent, {
       origin: this.origin,

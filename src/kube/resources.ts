@@ -32,6 +32,9 @@ export const RESOURCES = {
   ClusterRole: { apiVersion: 'rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
   // Read only where a profile has allow-kube-apiserver: the kubernetes Service's, in default.
   EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
+  // check --probe's, with the user's credentials: its Pods in its own namespaces, the kubernetes Service.
+  Pod: { apiVersion: 'v1', plural: 'pods', namespaced: true },
+  Service: { apiVersion: 'v1', plural: 'services', namespaced: true },
   // Written only where the CRD is installed (kube/discovery.ts).
   PolicyReport: { apiVersion: 'wgpolicyk8s.io/v1alpha2', plural: 'policyreports', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
