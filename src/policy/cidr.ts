@@ -61,3 +61,18 @@ function ipv6(text: string): bigint | undefined {
   if (!all.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
   return all.reduce((n, g) => (n << 16n) | BigInt(`0x${g}`), 0n);
 }
+
+/** Whether the blocks together hold every address of `family` (0.0.0.0/1 and 128.0.0.0/1 do). */
+export function coverFamily(blocks: readonly Cidr[], family: 4 | 6): boolean {
+  const bits = BigInt(family === 4 ? 32 : 128);
+  const ranges = blocks
+    .filter((b) => b.family === family)
+    .map((b) => [b.start, b.start + (1n << (bits - BigInt(b.prefix))) - 1n] as const)
+    .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  let next = 0n; // the first address not yet covered
+  for (const [start, end] of ranges) {
+    if (start > next) return false;
+    if (end + 1n > next) next = end + 1n;
+  }
+  return next === 1n << bits;
+}

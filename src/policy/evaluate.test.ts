@@ -317,3 +317,110 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
     expect(namespaceSelectors).toContainEqual({ matchLabels: { team: 'b' } });
   });
 });
+
+describe('evaluate: peers that reach everyone only together', () => {
+  const egressTo = (...cidrs: string[]): NetworkPolicySpec => ({
+    podSelector: all,
+    policyTypes: ['Egress'],
+    egress: [{ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })) }],
+  });
+  const ingressFrom = (...namespaceSelectors: (LabelSelector | undefined)[]): NetworkPolicySpec => ({
+    podSelector: all,
+    ingress: [
+      {
+        from: namespaceSelectors.map((s) =>
+          s ? { namespaceSelector: s } : { podSelector: { matchLabels: { app: 'x' } } },
+        ),
+      },
+    ],
+  });
+  const expr = (key: string, operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', values?: string[]) => ({
+    matchExpressions: [{ key, operator, ...(values && { values }) }],
+  });
+
+  it.each<[string, NetworkPolicySpec, string[]]>([
+    [
+      'two halves of IPv4 are every IPv4 address',
+      egressTo('0.0.0.0/1', '128.0.0.0/1'),
+      ['t: egress from all pods to every IPv4 address, together (0.0.0.0/1, 128.0.0.0/1) on all ports'],
+    ],
+    [
+      'and of IPv6 every IPv6 address, beside a narrow IPv4 block that stays a warning',
+      egressTo('::/1', '8000::/1', '10.0.0.0/8'),
+      [
+        't: egress from all pods to every IPv6 address, together (::/1, 8000::/1) on all ports',
+        't: egress from all pods to 10.0.0.0/8 on all ports',
+      ],
+    ],
+    [
+      'a selector and its negation are every namespace, created later included',
+      ingressFrom(expr('team', 'In', ['a']), expr('team', 'NotIn', ['a'])),
+      ['t: ingress to all pods from all namespaces, together (team in (a); team notin (a)) on all ports'],
+    ],
+    [
+      'a key and its absence too',
+      ingressFrom(expr('team', 'Exists'), expr('team', 'DoesNotExist')),
+      ['t: ingress to all pods from all namespaces, together (team; !team) on all ports'],
+    ],
+    [
+      'this namespace and every other by name',
+      {
+        podSelector: all,
+        ingress: [
+          {
+            from: [
+              { podSelector: {} },
+              { namespaceSelector: expr('kubernetes.io/metadata.name', 'NotIn', ['team-a']) },
+            ],
+          },
+        ],
+      },
+      [
+        't: ingress to all pods from all namespaces, together (this namespace; kubernetes.io/metadata.name notin (team-a)) on all ports',
+      ],
+    ],
+    [
+      'selectors that together hold every namespace there is now',
+      ingressFrom(
+        expr('team', 'Exists'),
+        expr('kubernetes.io/metadata.name', 'In', ['monitoring', 'kube-system']),
+      ),
+      [
+        't: ingress to all pods from all namespaces, together (team; kubernetes.io/metadata.name in (kube-system, monitoring)) on all ports',
+      ],
+    ],
+  ])('%s: fail', (_, spec, want) => {
+    expect(lines(spec)).toEqual(want);
+    expect(verdict(spec)).toBe('fail');
+  });
+
+  it.each<[string, NetworkPolicySpec]>([
+    ['two blocks with a gap between them', egressTo('0.0.0.0/1', '128.0.0.0/2')],
+    ['private ranges', egressTo('10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16')],
+    [
+      'two selectors leaving namespaces out',
+      ingressFrom({ matchLabels: { team: 'b' } }, { matchLabels: { purpose: 'monitoring' } }),
+    ],
+    [
+      'a selector and its negation, but for different pods',
+      {
+        podSelector: all,
+        ingress: [
+          {
+            from: [
+              { namespaceSelector: expr('team', 'In', ['a']), podSelector: { matchLabels: { app: 'x' } } },
+              { namespaceSelector: expr('team', 'NotIn', ['a']), podSelector: { matchLabels: { app: 'y' } } },
+            ],
+          },
+        ],
+      },
+    ],
+  ])('%s: warn, not fail', (_, spec) => {
+    expect(verdict(spec)).toBe('warn');
+  });
+
+  it('a union the profile allows anyway opens nothing more', () => {
+    const open = { specs: [{ podSelector: all, policyTypes: ['Ingress' as const], ingress: [{}] }] };
+    expect(lines(ingressFrom(expr('team', 'In', ['a']), expr('team', 'NotIn', ['a'])), open)).toEqual([]);
+  });
+});

@@ -15,8 +15,15 @@
 // - `policyTypes` defaults to Ingress, plus Egress when there are egress rules; rules of a
 //   direction not in `policyTypes` do nothing;
 // - a policy or peer whose pod selector no pod can satisfy opens nothing.
-import { contains, type Cidr, parseCidr } from './cidr.ts';
-import { describe, matchesAll, type NamespaceLookup, satisfiable } from './selectors.ts';
+import { contains, type Cidr, coverFamily, parseCidr } from './cidr.ts';
+import {
+  coverEveryNamespace,
+  describe,
+  matchesAll,
+  NAME_LABEL,
+  type NamespaceLookup,
+  satisfiable,
+} from './selectors.ts';
 import type { LabelSelector, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from './types.ts';
 
 export type Direction = 'ingress' | 'egress';
@@ -25,7 +32,10 @@ export type Severity = 'warn' | 'fail';
 /** Who an opening lets in (ingress) or out to (egress). */
 export type Reach =
   | { kind: 'everyone' }
-  | { kind: 'all-namespaces'; pods: string }
+  /** `together`: the selectors that only together select every namespace. */
+  | { kind: 'all-namespaces'; pods: string; together?: string[] }
+  /** Blocks that only together hold every address of a family (their excepts aside, as for /0). */
+  | { kind: 'all-addresses'; family: 4 | 6; cidrs: string[] }
   | { kind: 'namespaces'; names: string[]; pods: string }
   | { kind: 'cidr'; cidr: string; except: string[] };
 
@@ -99,8 +109,12 @@ export function describeReach(reach: Reach): string {
   switch (reach.kind) {
     case 'everyone':
       return 'everyone (every pod of every namespace and every address)';
-    case 'all-namespaces':
-      return `all namespaces${reach.pods ? ` (pods ${reach.pods})` : ''}`;
+    case 'all-namespaces': {
+      const together = reach.together ? `, together (${reach.together.join('; ')})` : '';
+      return `all namespaces${together}${reach.pods ? ` (pods ${reach.pods})` : ''}`;
+    }
+    case 'all-addresses':
+      return `every IPv${reach.family} address, together (${reach.cidrs.join(', ')})`;
     case 'namespaces': {
       const shown = reach.names.slice(0, 10).join(', ');
       const more = reach.names.length > 10 ? ` and ${reach.names.length - 10} more` : '';
@@ -119,7 +133,7 @@ export function describeReach(reach: Reach): string {
 
 type Peer =
   | { kind: 'everyone' }
-  | { kind: 'pods'; all: boolean; names: string[]; pods: LabelSelector }
+  | { kind: 'pods'; all: boolean; names: string[]; pods: LabelSelector; namespaces: LabelSelector }
   | { kind: 'cidr'; text: string; cidr: Cidr | undefined; except: string[]; excepts: Cidr[] };
 
 type Port =
@@ -174,12 +188,16 @@ function peer(p: NetworkPolicyPeer, ctx: Context): Peer[] {
   if (!satisfiable(pods)) return [];
   if (!p.namespaceSelector) {
     if (!p.podSelector) return []; // an empty peer: the API server refuses it
-    return [{ kind: 'pods', all: false, names: [ctx.namespace], pods }];
+    const own = { matchLabels: { [NAME_LABEL]: ctx.namespace } };
+    return [{ kind: 'pods', all: false, names: [ctx.namespace], pods, namespaces: own }];
   }
-  if (matchesAll(p.namespaceSelector)) return [{ kind: 'pods', all: true, names: [], pods }];
-  ctx.namespaceSelectors.push(p.namespaceSelector);
-  const { all, names } = ctx.lookup.select(p.namespaceSelector);
-  return all || names.length ? [{ kind: 'pods', all, names: all ? [] : names, pods }] : [];
+  const namespaces = p.namespaceSelector;
+  if (matchesAll(namespaces)) return [{ kind: 'pods', all: true, names: [], pods, namespaces }];
+  ctx.namespaceSelectors.push(namespaces);
+  const { all, names } = ctx.lookup.select(namespaces);
+  return all || names.length || satisfiable(namespaces)
+    ? [{ kind: 'pods', all, names: all ? [] : names, pods, namespaces }]
+    : [];
 }
 
 function port(p: NetworkPolicyPort): Port {
@@ -198,19 +216,21 @@ function uncovered(grant: Grant, profile: readonly Grant[], ctx: Context): Openi
   );
   /** Per peer left open (by its text), the ports it is open on. */
   const open = new Map<string, { reach: Reach; ports: Port[] }>();
-  for (const peer of grant.peers) {
-    for (const p of grant.ports) {
-      const covering = same.filter((g) => g.ports.some((q) => portCovers(q, p)));
-      const rest = remainder(
-        peer,
-        covering.flatMap((g) => g.peers),
-      );
-      if (!rest) continue;
-      const reach = reachOf(rest, ctx);
-      const key = JSON.stringify(reach);
-      const entry = open.get(key) ?? { reach, ports: [] };
-      entry.ports.push(p);
-      open.set(key, entry);
+  const add = (reach: Reach, p: Port) => {
+    const key = JSON.stringify(reach);
+    const entry = open.get(key) ?? { reach, ports: [] };
+    entry.ports.push(p);
+    open.set(key, entry);
+  };
+  for (const p of grant.ports) {
+    const allowed = same.filter((g) => g.ports.some((q) => portCovers(q, p))).flatMap((g) => g.peers);
+    // Peers that only together reach everyone are judged together: the union is the opening.
+    const joint = together(grant, allowed, ctx);
+    for (const reach of joint.reaches) add(reach, p);
+    for (const peer of grant.peers) {
+      if (joint.absorbed.has(peer)) continue;
+      const rest = remainder(peer, allowed);
+      if (rest) add(reachOf(rest, ctx), p);
     }
   }
   return [...open.values()].map(({ reach, ports }) => ({
@@ -222,10 +242,69 @@ function uncovered(grant: Grant, profile: readonly Grant[], ctx: Context): Openi
     severity:
       reach.kind === 'everyone' ||
       reach.kind === 'all-namespaces' ||
+      reach.kind === 'all-addresses' ||
       (reach.kind === 'cidr' && parseCidr(reach.cidr)?.prefix === 0)
         ? 'fail'
         : 'warn',
   }));
+}
+
+/**
+ * The openings a rule's peers make only together: blocks that hold every address of a family, and
+ * namespace selectors (for the same pods) that select every namespace, existing or created later.
+ * Each such union the profile does not allow replaces its peers' openings (`absorbed`).
+ */
+function together(
+  grant: Grant,
+  allowed: readonly Peer[],
+  ctx: Context,
+): { reaches: Reach[]; absorbed: Set<Peer> } {
+  const reaches: Reach[] = [];
+  const absorbed = new Set<Peer>();
+  const blocks = grant.peers.filter(
+    (p): p is Extract<Peer, { kind: 'cidr' }> => p.kind === 'cidr' && !!p.cidr,
+  );
+  for (const family of [4, 6] as const) {
+    const mine = blocks.filter((b) => b.cidr!.family === family);
+    if (
+      mine.length < 2 ||
+      mine.some((b) => b.cidr!.prefix === 0) ||
+      !coverFamily(
+        mine.map((b) => b.cidr!),
+        family,
+      )
+    )
+      continue;
+    const every = parseCidr(family === 4 ? '0.0.0.0/0' : '::/0')!;
+    if (!remainder({ kind: 'cidr', text: '', cidr: every, except: [], excepts: [] }, allowed)) continue;
+    reaches.push({ kind: 'all-addresses', family, cidrs: mine.map((b) => b.text) });
+    for (const b of mine) absorbed.add(b);
+  }
+  const pods = grant.peers.filter((p): p is Extract<Peer, { kind: 'pods' }> => p.kind === 'pods' && !p.all);
+  for (const text of new Set(pods.map((p) => describe(p.pods)))) {
+    const group = pods.filter((p) => matchesAll(p.pods) || describe(p.pods) === text);
+    if (group.length < 2) continue;
+    const existing = ctx.lookup.select({}).names;
+    const names = new Set(group.flatMap((p) => p.names));
+    const everyNamespace =
+      coverEveryNamespace(group.map((p) => p.namespaces)) ||
+      (existing.length > 1 && existing.every((n) => names.has(n)));
+    if (!everyNamespace) continue;
+    const selector = group.find((p) => describe(p.pods) === text)!.pods;
+    const all: Peer = { kind: 'pods', all: true, names: [], pods: selector, namespaces: {} };
+    if (!remainder(all, allowed)) continue;
+    reaches.push({
+      kind: 'all-namespaces',
+      pods: text,
+      together: group.map((p) =>
+        p.namespaces.matchLabels?.[NAME_LABEL] === ctx.namespace && !p.namespaces.matchExpressions
+          ? 'this namespace'
+          : describe(p.namespaces),
+      ),
+    });
+    for (const p of group) absorbed.add(p);
+  }
+  return { reaches, absorbed };
 }
 
 /** What of `peer` the `allowed` peers leave out; undefined when nothing is. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contains, parseCidr } from './cidr.ts';
-import { describe as text, matches, namespaceLookup, satisfiable } from './selectors.ts';
+import { contains, coverFamily, parseCidr } from './cidr.ts';
+import { coverEveryNamespace, describe as text, matches, namespaceLookup, satisfiable } from './selectors.ts';
 import type { LabelSelector } from './types.ts';
 
 describe('label selectors', () => {
@@ -92,5 +92,38 @@ describe('namespaceLookup', () => {
     expect(
       lookup.select({ matchExpressions: [{ key, operator: 'In', values: ['a', 'b', 'c', 'gone'] }] }),
     ).toEqual({ all: false, names: ['a', 'b', 'c'] });
+  });
+});
+
+describe('coverEveryNamespace', () => {
+  const e = (key: string, operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', values?: string[]) => ({
+    matchExpressions: [{ key, operator, ...(values && { values }) }],
+  });
+  it('is true for selectors that leave no label set out', () => {
+    expect(coverEveryNamespace([{}])).toBe(true);
+    expect(coverEveryNamespace([e('a', 'In', ['x', 'y']), e('a', 'NotIn', ['x', 'y'])])).toBe(true);
+    expect(coverEveryNamespace([e('a', 'Exists'), e('a', 'DoesNotExist')])).toBe(true);
+    expect(coverEveryNamespace([{ matchLabels: { a: 'x' } }, e('a', 'NotIn', ['x'])])).toBe(true);
+    // the name label is never absent
+    expect(coverEveryNamespace([e('kubernetes.io/metadata.name', 'Exists')])).toBe(true);
+  });
+  it('is false where some namespace could be left out', () => {
+    expect(coverEveryNamespace([e('a', 'In', ['x']), e('a', 'NotIn', ['x', 'y'])])).toBe(false);
+    expect(coverEveryNamespace([e('a', 'Exists'), e('b', 'DoesNotExist')])).toBe(false);
+    expect(coverEveryNamespace([{ matchLabels: { a: 'x', b: 'y' } }, e('a', 'NotIn', ['x'])])).toBe(false);
+  });
+});
+
+describe('coverFamily', () => {
+  const blocks = (...t: string[]) => t.map((c) => parseCidr(c)!);
+  it('holds a family when the blocks leave no gap', () => {
+    expect(coverFamily(blocks('0.0.0.0/1', '128.0.0.0/1'), 4)).toBe(true);
+    expect(coverFamily(blocks('128.0.0.0/1', '0.0.0.0/2', '64.0.0.0/2', '10.0.0.0/8'), 4)).toBe(true);
+    expect(coverFamily(blocks('::/1', '8000::/1'), 6)).toBe(true);
+  });
+  it('not with a gap, nor across families', () => {
+    expect(coverFamily(blocks('0.0.0.0/1', '128.0.0.0/2'), 4)).toBe(false);
+    expect(coverFamily(blocks('0.0.0.0/1', '128.0.0.0/1'), 6)).toBe(false);
+    expect(coverFamily(blocks('1.0.0.0/8', '0.0.0.0/1', '128.0.0.0/1').slice(0, 1), 4)).toBe(false);
   });
 });

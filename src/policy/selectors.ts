@@ -7,7 +7,7 @@ export interface NamespaceLookup {
   select(selector: LabelSelector): { all: boolean; names: string[] };
 }
 
-const NAME_LABEL = 'kubernetes.io/metadata.name';
+export const NAME_LABEL = 'kubernetes.io/metadata.name';
 
 interface NamedObject {
   metadata: { name: string; labels?: Labels };
@@ -92,6 +92,51 @@ export function satisfiable(selector: LabelSelector): boolean {
   }
   return true;
 }
+
+/** Beyond this many label sets, `coverEveryNamespace` says yes: over-reporting is the safe side. */
+const MAX_LABEL_SETS = 100_000;
+
+/**
+ * Whether the selectors together match every namespace there could ever be, created later
+ * included: `team in (a)` with `team notin (a)`, `tier` with `!tier`. Decided over every label set
+ * that matters: each key the selectors name either absent (never the name label: every namespace
+ * has it), or one of the values they name, or some other value.
+ */
+export function coverEveryNamespace(selectors: readonly LabelSelector[]): boolean {
+  if (selectors.some(matchesAll)) return true;
+  const domains = new Map<string, Set<string | undefined>>();
+  for (const s of selectors) {
+    const values = (key: string) => {
+      let d = domains.get(key);
+      if (!d) domains.set(key, (d = new Set(key === NAME_LABEL ? [OTHER] : [undefined, OTHER])));
+      return d;
+    };
+    for (const [key, value] of Object.entries(s.matchLabels ?? {})) values(key).add(value);
+    for (const e of s.matchExpressions ?? []) {
+      const d = values(e.key);
+      for (const v of e.values ?? []) d.add(v);
+    }
+  }
+  const keys = [...domains.keys()];
+  const size = keys.reduce((n, k) => n * domains.get(k)!.size, 1);
+  if (size > MAX_LABEL_SETS) return true;
+  const labels: Labels = {};
+  const every = (i: number): boolean => {
+    if (i === keys.length) return selectors.some((s) => matches(s, labels));
+    const key = keys[i]!;
+    for (const v of domains.get(key)!) {
+      if (v === undefined) delete labels[key];
+      else labels[key] = v;
+      if (!every(i + 1)) return false;
+    }
+    delete labels[key];
+    return true;
+  };
+  return every(0);
+}
+
+/** A value no selector names. */
+const OTHER = '\u0000other';
 
 /** A selector as people write it: `app=web, tier in (a, b), !legacy`; `` for the empty one. */
 export function describe(selector: LabelSelector): string {
