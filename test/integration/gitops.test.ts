@@ -91,6 +91,8 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
     const ctl = controller();
     const ns = await namespace('go-label-first', { isolation: 'strict' });
     await inSync(ns);
+    // The policies can be seen before the controller has logged its last apply: count from there.
+    await eventually(() => writesIn(ctl, ns).length === STRICT.length, 'the three applies logged');
     const started = Date.now();
     const syncs = await gitOpsTool(kubeconfig, () => rendered(ns), { fieldManager: ARGO }).syncUntil(
       performance.now() + SYNCING_MS,
