@@ -117,7 +117,7 @@ export const FLAGS = {
     arg: 'FORMAT',
     short: 'o',
     default: 'table',
-    help: 'check --probe: table or json',
+    help: 'check --all and check --probe: table or json',
     commands: ['check'],
   },
   port: {
@@ -257,7 +257,7 @@ export function usage(): string {
     '       namespace-isolation-controller render --namespace NAME [--profile P] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller render guardrails [--config PATH]',
     '       namespace-isolation-controller check [--namespace NAME] [--config PATH] [--kubeconfig PATH]',
-    '       namespace-isolation-controller check --all [--config PATH] [--kubeconfig PATH]',
+    '       namespace-isolation-controller check --all [-o table|json] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --dns [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check --probe [--profile P] [--image IMAGE] [-o table|json] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller probe serve [--port N]',

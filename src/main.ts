@@ -8,7 +8,7 @@ import { CannotProbe, probeDataplane } from './cli/dataplane.ts';
 import { checkDns } from './cli/dns.ts';
 import { probe } from './cli/probe.ts';
 import { livePolicyConfig, renderPolicyConfig } from './cli/live.ts';
-import { verdicts } from './cli/verdicts.ts';
+import { jsonReport, verdicts } from './cli/verdicts.ts';
 import type { PolicyConfig } from './policy/profiles.ts';
 import { table } from './probe/checks.ts';
 import { type Config, ConfigError, parseConfig, policyConfig, readConfigFile } from './config.ts';
@@ -60,8 +60,8 @@ async function main(): Promise<void> {
         throw new UsageError('check: --all, --dns, --probe and --namespace exclude each other');
       if (flags.output !== 'table' && flags.output !== 'json')
         throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table or json`);
-      if (flags.output === 'json' && !flags.probe)
-        throw new UsageError('--output json: with check --probe only');
+      if (flags.output === 'json' && !flags.probe && !flags.all)
+        throw new UsageError('--output json: with check --all or check --probe');
       if (flags.probe) {
         process.exitCode = await checkProbe(client, await livePolicyConfig(client, config), flags);
         return;
@@ -75,7 +75,11 @@ async function main(): Promise<void> {
       const policy = await livePolicyConfig(client, config);
       if (flags.all) {
         const found = await verdicts(client, policy);
-        process.stdout.write(found.report);
+        process.stdout.write(
+          flags.output === 'json'
+            ? `${JSON.stringify(jsonReport(found.assessments), null, 2)}\n`
+            : found.report,
+        );
         process.exitCode = found.failing > 0 ? 1 : 0;
         return;
       }

@@ -100,6 +100,31 @@ async function failedWrites(
   return failed;
 }
 
+/**
+ * `check --all -o json`: one object per managed namespace (its verdict, reasons, and every result
+ * with its openings, structured and as text) and a count per verdict; docs/compliance.md has the
+ * schema.
+ */
+export function jsonReport(assessments: readonly Assessment[]) {
+  return {
+    kind: 'IsolationVerdicts',
+    namespaces: assessments.map((a) => ({
+      namespace: a.namespace,
+      profile: a.profile,
+      verdict: a.verdict,
+      reasons: reasons(a),
+      results: a.results.map((r) => ({
+        policy: r.policy,
+        ours: r.ours,
+        result: r.result,
+        message: r.message,
+        openings: r.openings.map((o) => ({ ...o, text: whatOpens(o) })),
+      })),
+    })),
+    counts: Object.fromEntries(VERDICTS.map((v) => [v, assessments.filter((a) => a.verdict === v).length])),
+  };
+}
+
 /** One row per namespace, then one per further reason; a count per verdict at the end. */
 function table(assessments: Assessment[]): string {
   const rows = [['NAMESPACE', 'PROFILE', 'VERDICT', 'REASONS']];

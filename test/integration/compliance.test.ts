@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { jsonReport } from '../../src/cli/verdicts.ts';
 import { resourcePath } from '../../src/kube/resources.ts';
 import { REPORT_NAME, VERDICT_LABEL } from '../../src/policy/compliance.ts';
 import { ControlPlane } from '../../harness/controlplane.ts';
@@ -262,7 +263,7 @@ describe('without the PolicyReport CRD', () => {
       // check, with the platform engineer's credentials: the table, and what is open in one namespace.
       const cli = async (args: string[]) => {
         const p = startProcess([...args, '--kubeconfig', cp.kubeconfig]);
-        return { code: await p.exited, out: p.out() };
+        return { code: await p.exited, out: p.out(), err: p.err() };
       };
       const other = await local.namespace('it-no-crd-ok', { isolation: 'strict' });
       await local.inSync(other);
@@ -276,6 +277,19 @@ describe('without the PolicyReport CRD', () => {
           .sort(),
       ).toEqual([`${ns} strict fail allow-all:`, `${other} strict pass`]);
       expect(all.out).toContain('2 managed namespaces: 1 pass, 0 warn, 1 fail');
+      // The same, for jq: one object per namespace, each opening structured and as text.
+      const json = await cli(['check', '--all', '-o', 'json']);
+      expect(json.code, json.err).toBe(1);
+      const report = JSON.parse(json.out) as ReturnType<typeof jsonReport>;
+      const failing = report.namespaces.find((n) => n.namespace === ns)!;
+      expect(failing.verdict).toBe('fail');
+      expect(failing.reasons).toEqual([
+        expect.stringMatching(/^allow-all: opens ingress to all pods from everyone/),
+      ]);
+      const opening = failing.results.find((r) => r.policy === 'allow-all')!.openings[0]!;
+      expect(opening).toMatchObject({ direction: 'ingress', reach: { kind: 'everyone' }, severity: 'fail' });
+      expect(opening.text).toMatch(/^ingress to all pods from everyone/);
+      expect(report.namespaces.find((n) => n.namespace === other)!.verdict).toBe('pass');
       const one = await cli(['check', '--namespace', ns]);
       expect(one.code).toBe(1);
       expect(one.out).toContain(
