@@ -70,6 +70,7 @@ export function chartSchema(): Record<string, unknown> {
         properties: { enabled: { type: 'boolean' }, installCRD: { type: 'boolean' } },
       },
       kubeApiserverAccess: flag,
+      dataplaneProbe: flag,
       guardrails: {
         type: 'object',
         additionalProperties: false,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { VERSION } from './version.ts';
 import { ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
 import { defaultPolicyConfig } from './policy/profiles.ts';
 
@@ -79,6 +80,16 @@ describe('configuration', () => {
       'legacyAnnotation.profile: must name a profile',
     ],
     [{ legacyAnnotation: { enabled: 'yes', profile: 'strict' } }, 'legacyAnnotation.enabled:'],
+    [{ probe: { intervalMinutes: 0.1 } }, 'probe.intervalMinutes: '],
+    [{ probe: { intervalMnutes: 10 } }, 'probe: '],
+    [
+      { probe: { intervalMinutes: 10, namespaces: { isolated: 'kube-system', other: 'p' } } },
+      'probe.namespaces.isolated: is in excludedNamespaces',
+    ],
+    [
+      { probe: { intervalMinutes: 10, namespaces: { isolated: 'p', other: 'p' } } },
+      'probe.namespaces.other: must differ from probe.namespaces.isolated',
+    ],
     [{ optOut: 'keep' }, 'optOut: '],
     [{ resyncPeriodSeconds: 1 }, 'resyncPeriodSeconds: '],
     [{ watchSilenceSeconds: 0 }, 'watchSilenceSeconds: '],
@@ -199,6 +210,15 @@ describe('configuration', () => {
         legacyAnnotation: { enabled: true, profile: 'default-deny-ingress' },
       }),
     ).toContain('legacyAnnotation.profile: must name a profile (defined: tight)');
+  });
+
+  it('leaves the dataplane probe off unless asked, and fills in its image and namespaces', () => {
+    expect(parseConfig({}, 'test.yaml').probe).toBeUndefined();
+    expect(parseConfig({ probe: { intervalMinutes: 10 } }, 'test.yaml').probe).toEqual({
+      intervalMinutes: 10,
+      image: `ghcr.io/namespace-isolation-controller/namespace-isolation-controller:${VERSION}`,
+      namespaces: { isolated: 'namespace-isolation-probe', other: 'namespace-isolation-probe-other' },
+    });
   });
 
   it('shows the bad value and what is allowed', () => {

@@ -97,6 +97,22 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
       message: `must name a profile (defined: ${profiles})`,
     });
   }
+  if (c.probe) {
+    const { isolated, other } = c.probe.namespaces;
+    if (c.excludedNamespaces.includes(isolated))
+      problems.push({
+        path: ['probe', 'namespaces', 'isolated'],
+        input: isolated,
+        message:
+          'is in excludedNamespaces: the controller would not isolate it, and the probe would test nothing',
+      });
+    if (isolated === other)
+      problems.push({
+        path: ['probe', 'namespaces', 'other'],
+        input: other,
+        message: 'must differ from probe.namespaces.isolated',
+      });
+  }
   // client-go's rule: the leader must give up before a standby may take over, and retry in between.
   const le = c.leaderElection;
   if (le.renewDeadlineSeconds >= le.leaseDurationSeconds) {

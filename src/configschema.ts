@@ -6,6 +6,13 @@ import { parseCidr } from './policy/cidr.ts';
 import { DNS_PRESETS } from './policy/presets.ts';
 import { defaultPolicySettings as defaults } from './policy/profiles.ts';
 import { LABEL_KEY, LABEL_VALUE, templateProblem } from './policy/template.ts';
+import { IMAGE } from './version.ts';
+
+/** The two namespaces manifests/components/dataplane-probe makes. */
+export const PROBE_NAMESPACES = {
+  isolated: 'namespace-isolation-probe',
+  other: 'namespace-isolation-probe-other',
+};
 
 // zod/mini, with English messages only: zod's full API and every locale cost 15 MB of memory and
 // 35–45 ms of start-up, for one schema read once.
@@ -113,6 +120,15 @@ export const fields = z.strictObject({
       maxExceptionHours: z._default(positive(24 * 366), defaults.guardrails.maxExceptionHours),
     }),
     defaults.guardrails,
+  ),
+  // The dataplane probe in the controller (controllers/dataplane): off when absent. Fractions of a
+  // minute are allowed (tests); each run creates 4 Pods.
+  probe: z.optional(
+    z.strictObject({
+      intervalMinutes: range(0.25, 1440),
+      image: z._default(z.string().check(z.minLength(1)), IMAGE),
+      namespaces: z._default(z.strictObject({ isolated: dnsName, other: dnsName }), PROBE_NAMESPACES),
+    }),
   ),
   optOut: z._default(z.enum(['delete', 'orphan']), 'delete'),
   resyncPeriodSeconds: z._default(range(10, 86_400, true), 600),

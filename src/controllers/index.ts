@@ -2,6 +2,11 @@
 import type { Controller } from '../runtime/manager.ts';
 import type { Deps } from './deps.ts';
 import { complianceController } from './compliance/index.ts';
+import { dataplaneController } from './dataplane/index.ts';
 import { namespaceController } from './namespace/index.ts';
 
-export const controllers: Controller<Deps>[] = [namespaceController, complianceController];
+export const controllers: Controller<Deps>[] = [
+  namespaceController,
+  complianceController,
+  dataplaneController,
+];

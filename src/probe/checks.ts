@@ -16,14 +16,20 @@ export interface ProbeNamespace {
   clientLabels: Labels;
 }
 
+/** The `kubernetes` Service (what Pods dial) and the addresses behind it (what policies name). */
+export interface ApiServer {
+  service: string;
+  endpoints: { ip: string; port: number }[];
+}
+
 export interface ProbeSetup {
   profile: string;
   isolated: ProbeNamespace;
   other: ProbeNamespace;
   /** The policies now in the isolated namespace. */
   policies: NetworkPolicy[];
-  /** The `kubernetes` Service (what Pods dial) and the addresses behind it (what policies name). */
-  apiServer: { service: string; endpoints: { ip: string; port: number }[] };
+  /** Absent: the API server is not probed (its addresses cannot be read). */
+  apiServer?: ApiServer | undefined;
   dnsName: string;
 }
 
@@ -73,16 +79,16 @@ export function plan(s: ProbeSetup): { isolated: Check[]; other: Check[] } {
     control,
     want: egressBeyondNamespace(s.policies, client(from), 'UDP', 53) ? 'through' : 'blocked',
   });
-  const api = (from: ProbeNamespace, control: boolean): Check => {
-    const behind = s.apiServer.endpoints[0];
-    const to: Endpoint = behind ? { ip: behind.ip } : { ip: s.apiServer.service.replace(/:\d+$/, '') };
-    const port = behind?.port ?? Number(s.apiServer.service.split(':').pop());
+  const api = (from: ProbeNamespace, control: boolean, a: ApiServer): Check => {
+    const behind = a.endpoints[0];
+    const to: Endpoint = behind ? { ip: behind.ip } : { ip: a.service.replace(/:\d+$/, '') };
+    const port = behind?.port ?? Number(a.service.split(':').pop());
     return {
       id: control ? 'control-api-server' : 'api-server',
-      what: `${control ? 'control: ' : ''}the API server (${s.apiServer.service})`,
+      what: `${control ? 'control: ' : ''}the API server (${a.service})`,
       from: from.name,
       kind: 'connect',
-      target: s.apiServer.service,
+      target: a.service,
       protocol: 'tcp',
       control,
       want: allows(s.policies, { from: client(from), to, protocol: 'TCP', port }) ? 'through' : 'blocked',
@@ -93,13 +99,13 @@ export function plan(s: ProbeSetup): { isolated: Check[]; other: Check[] } {
       ...flows(iso, iso, 'same-namespace', 'same namespace'),
       ...flows(iso, oth, 'isolated-to-other', 'isolated → other namespace'),
       dns(iso, false),
-      api(iso, false),
+      ...(s.apiServer ? [api(iso, false, s.apiServer)] : []),
     ],
     other: [
       ...flows(oth, iso, 'other-to-isolated', 'other namespace → isolated'),
       ...flows(oth, oth, 'control-same-namespace', 'control: other → other namespace', true),
       dns(oth, true),
-      api(oth, true),
+      ...(s.apiServer ? [api(oth, true, s.apiServer)] : []),
     ],
   };
 }

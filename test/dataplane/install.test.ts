@@ -3,6 +3,8 @@
 // with real Helm) on the node, the image from `npm run image`. Its two replicas run under Pod Security restricted and under their own
 // NetworkPolicy, enforced; one leads; /metrics answers where the policy admits; the standby takes
 // over from a deleted leader; and with the guardrails, Pods wait for their namespace's policies.
+// Both installs include the dataplane probe (its component, `probe` in the configuration), which
+// runs under the controller's own RBAC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { CHART_DIR, helm } from '../../harness/chart.ts';
@@ -10,7 +12,7 @@ import { LocalNode } from '../../harness/node.ts';
 import { eventually } from '../../harness/wait.ts';
 import { fixtures, policiesPath } from '../support/fixtures.ts';
 import { kubectl, kubectlRun } from '../support/kubectl.ts';
-import { kustomizeBuild, type ManifestObject } from '../support/manifests.ts';
+import { kustomizeOverlay, type ManifestObject } from '../support/manifests.ts';
 import { BLOCKED, probePod, type ProbePod, Wire } from '../../harness/wire.ts';
 
 // A node of its own for each installer: admission policies deleted and created again under the same
@@ -21,6 +23,7 @@ let kubeconfig: string;
 let kube: ReturnType<typeof fixtures>;
 let wire: Wire;
 const NS = 'namespace-isolation-controller';
+const PROBE_MINUTES = 0.25;
 const k = (...args: string[]) => kubectl(kubeconfig, args);
 const json = async <T>(...args: string[]) => JSON.parse(await k(...args, '-o', 'json')) as T;
 let outside: ProbePod;
@@ -67,7 +70,15 @@ const INSTALLERS: Record<string, { install(): Promise<void>; uninstall(): Promis
   return {
     kustomize: {
       async install() {
-        objects = await kustomizeBuild('manifests/overlays/guardrails');
+        // The guardrails overlay, the dataplane probe's component, and `probe` in the configuration.
+        objects = await kustomizeOverlay(
+          'overlay-install-probe',
+          'resources: [../../manifests/overlays/guardrails]\ncomponents: [../../manifests/components/dataplane-probe]\n',
+        );
+        const config = objects.find((o) => o.kind === 'ConfigMap') as ManifestObject & {
+          data: Record<string, string>;
+        };
+        config.data['controller.yaml'] += `\nprobe:\n  intervalMinutes: ${PROBE_MINUTES}\n`;
         await kubectl(kubeconfig, ['apply', '--server-side', '-f', '-'], stream());
       },
       async uninstall() {
@@ -91,6 +102,11 @@ const INSTALLERS: Record<string, { install(): Promise<void>; uninstall(): Promis
           kubeconfig,
           '--set',
           'guardrails.enabled=true',
+          '--set',
+          'dataplaneProbe.enabled=true',
+          // --set keeps a fraction a string; the schema wants a number.
+          '--set-json',
+          `config.probe={"intervalMinutes":${PROBE_MINUTES}}`,
           '--wait=false',
         ];
         await helm(['install', NS, CHART_DIR, ...args]);
@@ -144,6 +160,32 @@ describe.each(Object.keys(INSTALLERS))('the controller as real Pods, installed w
     // Leading and ready means the API server answered them through their policy's egress.
     const ns2 = await kube.namespace('i-led', { isolation: 'strict' });
     await kube.inSync(ns2);
+  });
+
+  it('probes the dataplane under its own RBAC, in the two namespaces its install made: enforced', async () => {
+    const reasons = async () =>
+      (await kube.events('namespace-isolation-probe')).map((e) => `${e.reason}: ${e.note}`);
+    await eventually(
+      async () => (await reasons()).some((r) => r.startsWith('DataplaneEnforced')),
+      'a DataplaneEnforced Event',
+      150_000,
+    ).catch(async (err: Error) => {
+      // What the controller said of its runs, to see why.
+      const logs = await k(
+        '-n',
+        NS,
+        'logs',
+        '-l',
+        'app.kubernetes.io/name=namespace-isolation-controller',
+        '--tail=400',
+      );
+      const said = logs.split('\n').filter((l) => l.includes('dataplane'));
+      throw new Error(
+        `${err.message}\nEvents: ${(await reasons()).join('\n')}\nLog: ${said.slice(-5).join('\n')}`,
+      );
+    });
+    const probe = (await reasons()).filter((r) => r.startsWith('Dataplane'));
+    expect(probe.filter((r) => !r.startsWith('DataplaneEnforced'))).toEqual([]);
   });
 
   it('answers /metrics through its Service from a namespace the policy admits, and refuses others', async () => {

@@ -140,18 +140,19 @@ describe('the Helm chart', () => {
     ['manifests/overlays/policy-reports', ['policyReports.enabled=true', 'policyReports.installCRD=true']],
     ['manifests/overlays/guardrails', ['guardrails.enabled=true']],
     ['kube-apiserver-access', ['kubeApiserverAccess.enabled=true']],
+    ['dataplane-probe', ['dataplaneProbe.enabled=true']],
   ])('renders %s with %j', async (overlay, set) => {
-    // No overlay ships for the kube-apiserver access: one made here, as a user would.
-    const kustomize =
-      overlay === 'kube-apiserver-access'
-        ? await kustomizeOverlay(
-            'overlay-kube-apiserver-access',
-            'resources: [../../manifests/base]\ncomponents: [../../manifests/components/kube-apiserver-access]\n',
-          )
-        : await kustomizeBuild(overlay);
+    // No overlay ships for these components: one made here, as a user would.
+    const kustomize = overlay.startsWith('manifests/')
+      ? await kustomizeBuild(overlay)
+      : await kustomizeOverlay(
+          `overlay-${overlay}`,
+          `resources: [../../manifests/base]\ncomponents: [../../manifests/components/${overlay}]\n`,
+        );
+    // The controller's own Namespace is not the chart's (Helm installs into it); the probe's are.
     expectSame(
       await render(...set),
-      kustomize.filter((o) => o.kind !== 'Namespace'),
+      kustomize.filter((o) => o.kind !== 'Namespace' || o.metadata.name !== 'namespace-isolation-controller'),
       base,
     );
   });

@@ -377,6 +377,8 @@ describe('the monitoring component', () => {
       'NamespaceIsolationRepeatedDrift',
       'NamespaceIsolationEnforcementSlow',
       'NamespaceIsolationNoLeader',
+      'NamespaceIsolationNotEnforced',
+      'NamespaceIsolationProbeNotRunning',
     ]);
 
     // Every metric family a leader exposes (a family without samples still has its TYPE line).

@@ -23,7 +23,8 @@ Called with (list $ "files/base/rbac.yaml") or (list $ "" TEXT) for text given i
 {{- if $obj.kind }}
 {{- $_ := set $obj "metadata" (mergeOverwrite (dict "labels" dict) $obj.metadata) }}
 {{- $_ := set $obj.metadata "labels" (mergeOverwrite (include "nic.labels" $root | fromYaml) $obj.metadata.labels) }}
-{{- if has $obj.kind $namespaced }}
+{{- /* The controller's namespace moves to the release's; one placed elsewhere on purpose (the probe's) stays. */}}
+{{- if and (has $obj.kind $namespaced) (has ($obj.metadata.namespace | default "") (list "" "namespace-isolation-controller")) }}
 {{- $_ := set $obj.metadata "namespace" $root.Release.Namespace }}
 {{- end }}
 {{- range $subject := $obj.subjects | default list }}

@@ -79,7 +79,7 @@ export async function waitPod<T>(
       return last && done(last);
     },
     () =>
-      `Pod ${ns}/${name} not ${name === 'server' ? 'ready' : 'done'} within ${withinMs / 1000} s (phase ${last?.status?.phase ?? 'unknown'}${last?.status?.containerStatuses?.[0]?.state?.waiting?.reason ? `, ${last.status.containerStatuses[0].state.waiting.reason}` : ''})`,
+      `Pod ${ns}/${name} not ${name.startsWith('server') ? 'ready' : 'done'} within ${withinMs / 1000} s (phase ${last?.status?.phase ?? 'unknown'}${last?.status?.containerStatuses?.[0]?.state?.waiting?.reason ? `, ${last.status.containerStatuses[0].state.waiting.reason}` : ''})`,
   );
 }
 
@@ -94,7 +94,7 @@ export async function until<T>(
     const value = await step();
     if (value) return value;
     if (Date.now() > deadline) throw new CannotProbe(`timeout: ${await why()}`);
-    await sleep(250, signal);
+    await sleep(500, signal);
   }
 }
 
