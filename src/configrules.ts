@@ -2,7 +2,7 @@
 // their profile, sanctioned openings only where the profile isolates, the leader election's
 // timings in client-go's order. config.ts checks each field on its own, then asks these.
 import type { ConfigFields } from './configschema.ts';
-import { policyTypes } from './policy/evaluate.ts';
+import { policyTypes } from './policy/grants.ts';
 import { bindingName } from './policy/guardrails.ts';
 import { BUILT_IN_POLICIES, DNS_POLICY, SANCTIONED_POLICY } from './policy/presets.ts';
 import { expand } from './policy/profiles.ts';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { flagTable, parseFlags, UsageError } from './flags.ts';
+import { parseFlags, UsageError } from './flags.ts';
+import { flagTable } from './help.ts';
 
 describe('flags', () => {
   it('takes a flag over its environment variable over its default', () => {

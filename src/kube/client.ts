@@ -3,25 +3,10 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from './undici.ts';
 import type { ClusterAccess, HeaderList, Tls } from './access.ts';
+import { apiError, KubeApiError } from './errors.ts';
 
 export { KubeconfigError, loadKubeConfig } from './kubeconfig.ts';
-
-/** A refusal or failure from the API server, naming the request and what it said. */
-export class KubeApiError extends Error {
-  readonly status: number;
-  readonly reason: string;
-  readonly method: string;
-  readonly path: string;
-
-  constructor(method: string, path: string, status: number, reason: string, message: string) {
-    super(`${method} ${path}: ${status} ${reason}: ${message}`);
-    this.name = 'KubeApiError';
-    this.status = status;
-    this.reason = reason;
-    this.method = method;
-    this.path = path;
-  }
-}
+export { KubeApiError };
 
 /** An ERROR event's object: a metav1.Status (code 410 when the resourceVersion expired). */
 export interface WatchStatus {
@@ -291,13 +276,4 @@ function headerRecord(list: HeaderList): Record<string, string | string[]> {
     headers[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
   }
   return headers;
-}
-
-function apiError(method: string, path: string, status: number, body: string): KubeApiError {
-  try {
-    const parsed = JSON.parse(body) as { reason?: string; message?: string };
-    return new KubeApiError(method, path, status, parsed.reason ?? 'Unknown', parsed.message ?? body);
-  } catch {
-    return new KubeApiError(method, path, status, 'Unknown', body.slice(0, 200));
-  }
 }

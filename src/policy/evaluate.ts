@@ -15,18 +15,22 @@
 // - `policyTypes` defaults to Ingress, plus Egress when there are egress rules; rules of a
 //   direction not in `policyTypes` do nothing;
 // - a policy or peer whose pod selector no pod can satisfy opens nothing.
-import { contains, type Cidr, coverFamily, parseCidr } from './cidr.ts';
+import { contains, coverFamily, parseCidr } from './cidr.ts';
 import {
-  coverEveryNamespace,
-  describe,
-  matchesAll,
-  NAME_LABEL,
-  type NamespaceLookup,
-  satisfiable,
-} from './selectors.ts';
-import type { LabelSelector, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from './types.ts';
+  ALL,
+  type Context,
+  type Direction,
+  type Grant,
+  grants,
+  type Peer,
+  type Port,
+  policyTypes,
+} from './grants.ts';
+import { coverEveryNamespace, describe, matchesAll, NAME_LABEL, type NamespaceLookup } from './selectors.ts';
+import type { LabelSelector, NetworkPolicySpec } from './types.ts';
 
-export type Direction = 'ingress' | 'egress';
+export type { Direction };
+
 export type Severity = 'warn' | 'fail';
 
 /** Who an opening lets in (ingress) or out to (egress). */
@@ -127,84 +131,6 @@ export function describeReach(reach: Reach): string {
       return `${all}${reach.cidr}${except}`;
     }
   }
-}
-
-// ---- the model: a rule as target pods × peers × ports ----
-
-type Peer =
-  | { kind: 'everyone' }
-  | { kind: 'pods'; all: boolean; names: string[]; pods: LabelSelector; namespaces: LabelSelector }
-  | { kind: 'cidr'; text: string; cidr: Cidr | undefined; except: string[]; excepts: Cidr[] };
-
-type Port =
-  | { kind: 'all' }
-  | { kind: 'range'; protocol: string; from: number; to: number }
-  | { kind: 'named'; protocol: string; name: string };
-
-const ALL: Port = { kind: 'all' };
-
-interface Grant {
-  policy: string;
-  direction: Direction;
-  pods: LabelSelector;
-  peers: Peer[];
-  ports: Port[];
-}
-
-interface Context {
-  namespace: string;
-  lookup: NamespaceLookup;
-  namespaceSelectors: LabelSelector[];
-}
-
-export function policyTypes(spec: NetworkPolicySpec): Direction[] {
-  if (spec.policyTypes?.length) return spec.policyTypes.map((t) => (t === 'Ingress' ? 'ingress' : 'egress'));
-  return spec.egress?.length ? ['ingress', 'egress'] : ['ingress'];
-}
-
-function grants(policy: string, spec: NetworkPolicySpec, ctx: Context): Grant[] {
-  if (!satisfiable(spec.podSelector)) return [];
-  return policyTypes(spec).flatMap((direction) =>
-    (direction === 'ingress'
-      ? (spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
-      : (spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }))
-    ).flatMap((rule) => {
-      const peers = rule.peers?.length
-        ? rule.peers.flatMap((p) => peer(p, ctx))
-        : [{ kind: 'everyone' } as const];
-      const ports = rule.ports?.length ? rule.ports.map(port) : [ALL];
-      return peers.length ? [{ policy, direction, pods: spec.podSelector, peers, ports }] : [];
-    }),
-  );
-}
-
-function peer(p: NetworkPolicyPeer, ctx: Context): Peer[] {
-  if (p.ipBlock) {
-    const except = p.ipBlock.except ?? [];
-    const excepts = except.map(parseCidr).filter((c) => c !== undefined);
-    return [{ kind: 'cidr', text: p.ipBlock.cidr, cidr: parseCidr(p.ipBlock.cidr), except, excepts }];
-  }
-  const pods = p.podSelector ?? {};
-  if (!satisfiable(pods)) return [];
-  if (!p.namespaceSelector) {
-    if (!p.podSelector) return []; // an empty peer: the API server refuses it
-    const own = { matchLabels: { [NAME_LABEL]: ctx.namespace } };
-    return [{ kind: 'pods', all: false, names: [ctx.namespace], pods, namespaces: own }];
-  }
-  const namespaces = p.namespaceSelector;
-  if (matchesAll(namespaces)) return [{ kind: 'pods', all: true, names: [], pods, namespaces }];
-  ctx.namespaceSelectors.push(namespaces);
-  const { all, names } = ctx.lookup.select(namespaces);
-  return all || names.length || satisfiable(namespaces)
-    ? [{ kind: 'pods', all, names: all ? [] : names, pods, namespaces }]
-    : [];
-}
-
-function port(p: NetworkPolicyPort): Port {
-  const protocol = p.protocol ?? 'TCP';
-  if (p.port === undefined) return { kind: 'range', protocol, from: 1, to: 65535 };
-  if (typeof p.port === 'string') return { kind: 'named', protocol, name: p.port };
-  return { kind: 'range', protocol, from: p.port, to: p.endPort ?? p.port };
 }
 
 // ---- coverage: what of a grant no profile grant allows ----

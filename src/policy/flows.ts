@@ -4,7 +4,7 @@
 // is what `check --probe` expects of the wire, so that a profile's promise is read from its
 // policies, not written down twice.
 import { contains, parseCidr } from './cidr.ts';
-import { policyTypes } from './evaluate.ts';
+import { policyTypes } from './grants.ts';
 import { matches } from './selectors.ts';
 import type { Labels, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from './types.ts';
 
