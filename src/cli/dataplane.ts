@@ -9,7 +9,7 @@ import { API_SERVER_SLICE } from '../controllers/apiserver.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 import type { EndpointSliceView } from '../policy/presets.ts';
 import type { Labels } from '../policy/types.ts';
-import type { ApiServer, Judgement } from '../probe/checks.ts';
+import { type ApiServer, endpointsOf, type Judgement } from '../probe/checks.ts';
 import { CannotProbe, must } from '../probe/podwait.ts';
 import { DEADLINES, PROBE_LABEL, runProbe } from '../probe/run.ts';
 
@@ -105,12 +105,4 @@ async function apiServer(client: KubeClient): Promise<ApiServer> {
     service: `${svc.spec.clusterIP}:${svc.spec.ports[0]?.port ?? 443}`,
     endpoints: endpointsOf(slice),
   };
-}
-
-/** The ready addresses of the API server's EndpointSlice, with its port. */
-export function endpointsOf(slice: EndpointSliceView | undefined): ApiServer['endpoints'] {
-  const port = slice?.ports?.[0]?.port ?? 443;
-  return (slice?.endpoints ?? [])
-    .filter((e) => e.conditions?.ready !== false)
-    .flatMap((e) => (e.addresses ?? []).map((ip) => ({ ip, port })));
 }

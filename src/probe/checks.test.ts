@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderProfile } from '../policy/desired.ts';
 import { defaultPolicyConfig as config } from '../policy/profiles.ts';
 import type { NetworkPolicy } from '../policy/types.ts';
-import { type Check, judge, plan, type ProbeSetup, table } from './checks.ts';
+import { type Check, endpointsOf, judge, plan, type ProbeSetup, table } from './checks.ts';
 import type { Observed } from './expect.ts';
 
 const side = (name: string, ip: string, labels: Record<string, string> = {}) => ({
@@ -112,5 +112,24 @@ describe('judge', () => {
     const j = judge('strict', all, seen(all).slice(1));
     expect(j.code).toBe(2);
     expect(j.rows[0]!.got).toBe('no answer');
+  });
+});
+
+describe('endpointsOf', () => {
+  it("reads the API server's ready addresses and their port; none where the slice cannot be read", () => {
+    const slice = {
+      addressType: 'IPv4',
+      ports: [{ port: 6443, protocol: 'TCP' }],
+      endpoints: [
+        { addresses: ['192.168.5.1'], conditions: { ready: true } },
+        { addresses: ['192.168.5.2'], conditions: { ready: false } },
+        { addresses: ['192.168.5.3'] },
+      ],
+    };
+    expect(endpointsOf(slice)).toEqual([
+      { ip: '192.168.5.1', port: 6443 },
+      { ip: '192.168.5.3', port: 6443 },
+    ]);
+    expect(endpointsOf(undefined)).toEqual([]);
   });
 });

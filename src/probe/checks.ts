@@ -5,6 +5,7 @@
 // connections where nothing isolates (the controls): if one of those fails, a refusal proves
 // nothing and the run could not judge.
 import { allows, egressBeyondNamespace, type Endpoint } from '../policy/flows.ts';
+import type { EndpointSliceView } from '../policy/presets.ts';
 import type { Labels, NetworkPolicy } from '../policy/types.ts';
 import type { Expectation, Observed } from './expect.ts';
 import { PROBE_PORT } from './pods.ts';
@@ -20,6 +21,14 @@ export interface ProbeNamespace {
 export interface ApiServer {
   service: string;
   endpoints: { ip: string; port: number }[];
+}
+
+/** The ready addresses of the API server's EndpointSlice, with its port. */
+export function endpointsOf(slice: EndpointSliceView | undefined): ApiServer['endpoints'] {
+  const port = slice?.ports?.[0]?.port ?? 443;
+  return (slice?.endpoints ?? [])
+    .filter((e) => e.conditions?.ready !== false)
+    .flatMap((e) => (e.addresses ?? []).map((ip) => ({ ip, port })));
 }
 
 export interface ProbeSetup {

@@ -9,7 +9,7 @@ import { API_SERVER_SLICE } from '../apiserver.ts';
 import { resourcePath } from '../../kube/resources.ts';
 import { METRICS_PREFIX } from '../../policy/labels.ts';
 import type { EndpointSliceView } from '../../policy/presets.ts';
-import type { ApiServer, Judgement } from '../../probe/checks.ts';
+import { type ApiServer, endpointsOf, type Judgement } from '../../probe/checks.ts';
 import { CannotProbe, runProbe } from '../../probe/run.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import type { Reconciler, ReconcileResult } from '../../runtime/processor.ts';
@@ -72,10 +72,7 @@ export const dataplaneController: Controller<Deps> = {
       const slice = await client
         .get<EndpointSliceView>(resourcePath('EndpointSlice', namespace, name))
         .catch(() => undefined);
-      const port = slice?.ports?.[0]?.port;
-      const endpoints = (slice?.endpoints ?? []).flatMap((e) =>
-        (e.addresses ?? []).map((ip) => ({ ip, port: port ?? 443 })),
-      );
+      const endpoints = endpointsOf(slice);
       const service = `${host.includes(':') ? `[${host}]` : host}:${process.env.KUBERNETES_SERVICE_PORT ?? '443'}`;
       return endpoints.length ? { service, endpoints } : undefined;
     };
