@@ -4,7 +4,7 @@
 // is what `check --probe` expects of the wire, so that a profile's promise is read from its
 // policies, not written down twice.
 import { contains, parseCidr } from './cidr.ts';
-import { policyTypes } from './grants.ts';
+import { type Direction, policyTypes, rulesOf } from './grants.ts';
 import { matches } from './selectors.ts';
 import type { Labels, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from './types.ts';
 
@@ -30,7 +30,7 @@ export function allows(policies: readonly NetworkPolicy[], flow: Flow): boolean 
 
 function side(
   policies: readonly NetworkPolicy[],
-  direction: 'ingress' | 'egress',
+  direction: Direction,
   self: Endpoint,
   other: Endpoint,
   flow: Flow,
@@ -40,10 +40,7 @@ function side(
   const selecting = selectingPolicies(policies, direction, pod);
   if (selecting.length === 0) return true;
   return selecting.some((p) =>
-    (direction === 'ingress'
-      ? (p.spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
-      : (p.spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }))
-    ).some(
+    rulesOf(p.spec, direction).some(
       (rule) =>
         portMatches(rule.ports, flow) &&
         (!rule.peers?.length || rule.peers.some((peer) => peerMatches(peer, pod.namespace, other))),
@@ -54,7 +51,7 @@ function side(
 /** The policies of the Pod's namespace that select it for `direction`. */
 function selectingPolicies(
   policies: readonly NetworkPolicy[],
-  direction: 'ingress' | 'egress',
+  direction: Direction,
   pod: NonNullable<Endpoint['pod']>,
 ): NetworkPolicy[] {
   return policies.filter(

@@ -38,13 +38,20 @@ export function policyTypes(spec: NetworkPolicySpec): Direction[] {
   return spec.egress?.length ? ['ingress', 'egress'] : ['ingress'];
 }
 
+/** A policy's rules of one direction, each as its peers (`from` or `to`) and ports. */
+export function rulesOf(
+  spec: NetworkPolicySpec,
+  direction: Direction,
+): { peers: NetworkPolicyPeer[] | undefined; ports: NetworkPolicyPort[] | undefined }[] {
+  return direction === 'ingress'
+    ? (spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
+    : (spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }));
+}
+
 export function grants(policy: string, spec: NetworkPolicySpec, ctx: Context): Grant[] {
   if (!satisfiable(spec.podSelector)) return [];
   return policyTypes(spec).flatMap((direction) =>
-    (direction === 'ingress'
-      ? (spec.ingress ?? []).map((r) => ({ peers: r.from, ports: r.ports }))
-      : (spec.egress ?? []).map((r) => ({ peers: r.to, ports: r.ports }))
-    ).flatMap((rule) => {
+    rulesOf(spec, direction).flatMap((rule) => {
       const peers = rule.peers?.length
         ? rule.peers.flatMap((p) => peer(p, ctx))
         : [{ kind: 'everyone' } as const];
