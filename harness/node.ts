@@ -389,13 +389,30 @@ export class LocalNode {
   async stopKubeRouter(): Promise<void> {
     const own = this.daemons.get('kube-router');
     if (own) return own.stop();
-    const binary = this.program('kubeRouter');
-    for (const pid of await pidsInNetns(this.id)) {
-      const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0];
-      if (argv0 !== binary) continue;
+    for (const pid of await this.kubeRouterPids()) {
       process.kill(pid, 'SIGTERM');
       await eventually(() => !existsSync(`/proc/${pid}`), 'kube-router to stop', 15_000);
     }
+  }
+
+  /**
+   * Freezes kube-router (SIGSTOP) or lets it go on (SIGCONT): frozen, it is a policy engine whose
+   * sync hung, its rules and ipsets left as they were, stale for every Pod and policy since.
+   */
+  async freezeKubeRouter(frozen: boolean): Promise<void> {
+    const pids = await this.kubeRouterPids();
+    if (!pids.length) throw new Error('kube-router is not running in the node');
+    for (const pid of pids) process.kill(pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  private async kubeRouterPids(): Promise<number[]> {
+    const binary = this.program('kubeRouter');
+    const pids: number[] = [];
+    for (const pid of await pidsInNetns(this.id)) {
+      const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0];
+      if (argv0 === binary) pids.push(pid);
+    }
+    return pids;
   }
 
   /**

@@ -23,7 +23,7 @@ export interface PodObject {
 /** A refusal of the API server, said as what it is: RBAC, admission, quota. */
 function refusal(err: unknown, what: string): unknown {
   if (!(err instanceof KubeApiError)) return err;
-  const kind = /cannot (create|list|get|delete) resource/.test(err.message)
+  const kind = /cannot \w+ resource/.test(err.message)
     ? `RBAC: your credentials may not ${what}`
     : /exceeded quota/.test(err.message)
       ? 'quota'

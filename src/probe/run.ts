@@ -124,19 +124,26 @@ export async function runProbe(client: KubeClient, config: PolicyConfig, o: RunO
     );
     return judge(profile, [...checks.isolated, ...checks.other], observed.flat());
   } finally {
-    for (const ns of names) await deletePods(client, ns, id);
+    // What stopped the run is its result; a refused clean-up is said, and the next run's tries again.
+    for (const ns of names)
+      await deletePods(client, ns, id).catch((err: unknown) =>
+        log(
+          `could not delete the probe's Pods in ${ns}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
   }
 }
 
 /** Deletes the probe's Pods in `ns`: one run's, or every run's. */
 async function deletePods(client: KubeClient, ns: string, id?: string): Promise<void> {
-  try {
-    await client.send('DELETE', resourcePath('Pod', ns), {
+  const deleted = client
+    .send('DELETE', resourcePath('Pod', ns), {
       query: { labelSelector: id ? `${PROBE_LABEL}=${id}` : PROBE_LABEL },
+    })
+    .catch((err: unknown) => {
+      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
     });
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-  }
+  await must(deleted, 'delete pods');
 }
 
 /** Waits for the controller to write every policy of the profile in `ns`. */

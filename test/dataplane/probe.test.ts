@@ -1,6 +1,7 @@
 // check --probe on the real node, as a platform engineer runs it: kube-router enforcing, exit 0;
 // kube-router stopped and its rules flushed (a dataplane that ignores NetworkPolicy), exit 1 naming
-// each refused flow that got through; restarted, exit 0 again. It could not run: exit 2 saying why.
+// each refused flow that got through; restarted, exit 0 again; frozen (its sync hung, its rules
+// stale), exit 1. It could not run (image, admission, RBAC): exit 2 saying why.
 // Interrupted, it deletes what it made; what an interrupted run left, the next run removes.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
@@ -11,8 +12,10 @@ import { LocalNode } from '../../harness/node.ts';
 import { startProcess } from '../../harness/process.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController } from '../support/controller.ts';
+import { PROBE_USER } from './global-setup.ts';
 
 const kubeconfig = inject('nodeKubeconfig');
+const BINDINGS = '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings';
 const node = LocalNode.attach(inject('nodeId'));
 const admin = new KubeClient(loadKubeConfig(kubeconfig));
 let ctl: Awaited<ReturnType<typeof startTestController>> | undefined;
@@ -103,6 +106,110 @@ describe('check --probe on a real node', () => {
       await node.startKubeRouter();
     }
     expect((await checkProbe().done).code).toBe(0);
+  });
+
+  it('kube-router hung (frozen): its rules stale for every Pod since, exit 1; going on again: exit 0', async () => {
+    await node.freezeKubeRouter(true);
+    try {
+      const { code, report } = await json();
+      console.info(`frozen: ${report.summary}`);
+      expect(code).toBe(1);
+      // Its rules are still there, for the Pods it knew: the new ones are in no rule and no set.
+      const failed = report.checks.filter((c) => !c.ok).map((c) => c.id);
+      expect(failed).toEqual(expect.arrayContaining(['other-to-isolated-tcp', 'other-to-isolated-udp']));
+      expect(report.checks.filter((c) => c.control && !c.ok)).toEqual([]);
+    } finally {
+      await node.freezeKubeRouter(false);
+    }
+    expect((await checkProbe().done).code).toBe(0);
+  });
+
+  it('could not run: admission refusing its Pods is exit 2, naming the policy, nothing left behind', async () => {
+    const name = 'refuse-probe-pods';
+    const vap = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] },
+          ],
+          namespaceSelector: { matchExpressions: [{ key: PROBE_LABEL, operator: 'Exists' }] },
+        },
+        validations: [{ expression: 'false', message: 'no probe Pods on this cluster' }],
+      },
+    };
+    const binding = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name },
+      spec: { policyName: name, validationActions: ['Deny'] },
+    };
+    const write = (o: { kind: string; metadata: { name: string } }) =>
+      admin.send('PATCH', resourcePath(o.kind, undefined, o.metadata.name), {
+        query: { fieldManager: 'test', force: true },
+        body: o,
+        contentType: 'application/apply-patch+yaml',
+      });
+    await write(vap);
+    await write(binding);
+    try {
+      // In force once a dry-run Pod in a namespace like the probe's is refused.
+      const ns = `probe-vap-${Date.now().toString(36)}`;
+      await admin.send('POST', resourcePath('Namespace'), {
+        body: { metadata: { name: ns, labels: { [PROBE_LABEL]: 'x' } } },
+      });
+      const pod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+      await eventually(
+        () =>
+          admin.send('POST', resourcePath('Pod', ns), { query: { dryRun: 'All' }, body: pod }).then(
+            () => false,
+            () => true,
+          ),
+        'the admission policy in force',
+      );
+      await admin.send('DELETE', resourcePath('Namespace', undefined, ns));
+      const { code, err } = await checkProbe().done;
+      expect(code).toBe(2);
+      expect(err).toMatch(/check --probe: could not run: admission: .*no probe Pods on this cluster/);
+      expect(await allDeleted()).toBe(true);
+    } finally {
+      await admin.send('DELETE', resourcePath('ValidatingAdmissionPolicyBinding', undefined, name));
+      await admin.send('DELETE', resourcePath('ValidatingAdmissionPolicy', undefined, name));
+    }
+  });
+
+  it('could not run: credentials that may not create Pods are exit 2, saying RBAC, nothing left behind', async () => {
+    const role = 'probe-without-pods';
+    const rules = [
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'create', 'delete'] },
+      { apiGroups: [''], resources: ['services'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['deletecollection'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get'] },
+    ];
+    await admin.send('POST', resourcePath('ClusterRole'), { body: { metadata: { name: role }, rules } });
+    await admin.send('POST', BINDINGS, {
+      body: {
+        metadata: { name: role },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ kind: 'User', name: PROBE_USER, apiGroup: 'rbac.authorization.k8s.io' }],
+      },
+    });
+    try {
+      const p = startProcess(['check', '--probe', '--kubeconfig', inject('probeUserKubeconfig')]);
+      const code = await p.exited;
+      expect(code).toBe(2);
+      expect(p.err()).toMatch(
+        /check --probe: could not run: RBAC: your credentials may not create pods: .*cannot create resource "pods"/,
+      );
+      expect(await allDeleted()).toBe(true);
+    } finally {
+      await admin.send('DELETE', `${BINDINGS}/${role}`);
+      await admin.send('DELETE', resourcePath('ClusterRole', undefined, role));
+    }
   });
 
   it('could not run: an image that cannot be pulled is exit 2, saying so', async () => {
