@@ -7,18 +7,22 @@ import { KubeClient, loadKubeConfig } from '../src/kube/client.ts';
 import { repoRoot } from './gobuild.ts';
 import { eventually } from './wait.ts';
 
-/** The PolicyReport CRD the reports component ships. */
-export const POLICY_REPORT_CRD = 'manifests/components/policy-report-crd/wgpolicyk8s.io_policyreports.yaml';
+/** The PolicyReport and ClusterPolicyReport CRDs the reports component ships. */
+export const POLICY_REPORT_CRDS = [
+  'manifests/components/policy-report-crd/wgpolicyk8s.io_policyreports.yaml',
+  'manifests/components/policy-report-crd/wgpolicyk8s.io_clusterpolicyreports.yaml',
+];
 
 interface Crd {
   metadata: { name: string };
   spec: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
 }
 
-export async function installCrds(kubeconfig: string, file = POLICY_REPORT_CRD): Promise<void> {
+export async function installCrds(kubeconfig: string, files = POLICY_REPORT_CRDS): Promise<void> {
   const client = new KubeClient(loadKubeConfig(kubeconfig));
   try {
-    const docs = parseAllDocuments(await readFile(join(repoRoot, file), 'utf8'));
+    const texts = await Promise.all(files.map((file) => readFile(join(repoRoot, file), 'utf8')));
+    const docs = texts.flatMap((text) => parseAllDocuments(text));
     for (const crd of docs.map((d) => d.toJS() as Crd | null).filter((d) => d !== null)) {
       await client.request(
         'PATCH',

@@ -78,10 +78,11 @@ async function main(): Promise<void> {
         const found = await verdicts(client, policy);
         process.stdout.write(
           flags.output === 'json'
-            ? `${JSON.stringify(jsonReport(found.assessments), null, 2)}\n`
+            ? `${JSON.stringify(jsonReport(found.assessments, found.dataplane), null, 2)}\n`
             : found.report,
         );
-        process.exitCode = found.failing > 0 ? 1 : 0;
+        // Not enforced on the wire: no namespace is isolated, whatever its objects say.
+        process.exitCode = found.failing > 0 || found.dataplane?.result === 'not-enforced' ? 1 : 0;
         return;
       }
       const result = await check(client, policy, config.optOut, flags.namespace);
@@ -92,7 +93,12 @@ async function main(): Promise<void> {
       const open = flags.namespace ? await verdicts(client, policy, flags.namespace) : undefined;
       if (open) process.stdout.write(open.report);
       process.exitCode =
-        result.outOfCompliance > 0 || (guards?.problems ?? 0) > 0 || (open?.failing ?? 0) > 0 ? 1 : 0;
+        result.outOfCompliance > 0 ||
+        (guards?.problems ?? 0) > 0 ||
+        (open?.failing ?? 0) > 0 ||
+        open?.dataplane?.result === 'not-enforced'
+          ? 1
+          : 0;
     } catch (err) {
       fail(`check: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

@@ -10,6 +10,9 @@ import { apiServerProblem, reloadOnChange } from './reload.ts';
 import { controllers } from './controllers/index.ts';
 import { UsageError } from './flags.ts';
 import type { Deps } from './controllers/deps.ts';
+import { DataplaneStatus } from './controllers/dataplane/status.ts';
+import { type ClusterPolicyReport, findingOf } from './probe/report.ts';
+import { REPORT_PATH } from './controllers/dataplane/writer.ts';
 import { PolicyStatus } from './controllers/status.ts';
 import { availability } from './kube/discovery.ts';
 import { KubeClient, loadKubeConfig, type ResponseObserver } from './kube/client.ts';
@@ -85,6 +88,7 @@ export async function start(options: StartOptions): Promise<Running> {
     events,
     status: new PolicyStatus(),
     reports,
+    dataplane: await dataplaneStatus(client, config),
   };
   const manager = newManager(deps, registry, log);
   answer.heard = () => manager.answered();
@@ -250,6 +254,19 @@ async function serveEndpoints(
     await close();
     throw err;
   }
+}
+
+/**
+ * What the last dataplane probe found, from its ClusterPolicyReport: a restart while the profile
+ * is not enforced neither drops the PolicyReports' dataplane result nor writes them twice.
+ */
+async function dataplaneStatus(client: KubeClient, config: Config): Promise<DataplaneStatus> {
+  const status = new DataplaneStatus();
+  if (!config.probe) return status;
+  const held = await client.get<ClusterPolicyReport>(REPORT_PATH).catch(() => undefined);
+  const finding = findingOf(held);
+  if (finding) status.set(finding);
+  return status;
 }
 
 /** Whether PolicyReports can be written: said once, either way. */

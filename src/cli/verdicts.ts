@@ -1,19 +1,22 @@
 // `check --all` and the verdict part of `check --namespace N`: every managed namespace's policies
 // (the tenants' too) evaluated against its profile with the platform engineer's credentials, by the
 // rules the compliance controller reports by. Failed writes are known to the controller only: they
-// are read from its PolicyReports where those exist.
+// are read from its PolicyReports where those exist; what its dataplane probe found, from its
+// ClusterPolicyReport.
 import type { KubeClient } from '../kube/client.ts';
 import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../kube/objects.ts';
 import { NAMESPACES, NETWORK_POLICIES, resourcePath } from '../kube/resources.ts';
 import {
   type Assessment,
   assess,
+  DATAPLANE_REPORT,
   type PolicyReport,
   REPORT_NAME,
   reasons,
   VERDICTS,
 } from '../policy/compliance.ts';
 import { select } from '../policy/desired.ts';
+import { type ClusterPolicyReport, type DataplaneFinding, findingOf } from '../probe/report.ts';
 import { whatOpens } from '../policy/evaluate.ts';
 import { exceptionOf } from '../policy/exceptions.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
@@ -26,6 +29,8 @@ export interface Verdicts {
   assessments: Assessment[];
   /** Namespaces whose verdict is fail. */
   failing: number;
+  /** What the controller's dataplane probe last found, where its ClusterPolicyReport can be read. */
+  dataplane: DataplaneFinding | undefined;
   report: string;
 }
 
@@ -73,11 +78,20 @@ export async function verdicts(
     );
   }
   const failing = assessments.filter((a) => a.verdict === 'fail').length;
-  return {
-    assessments,
-    failing,
-    report: namespace === undefined ? table(assessments) : assessments.map(details).join(''),
-  };
+  const dataplane = findingOf(
+    await client
+      .get<ClusterPolicyReport>(resourcePath('ClusterPolicyReport', undefined, DATAPLANE_REPORT))
+      .catch(() => undefined), // no CRD, or not allowed to read it: not known
+  );
+  const report = namespace === undefined ? table(assessments) : assessments.map(details).join('');
+  return { assessments, failing, dataplane, report: report + wire(dataplane) };
+}
+
+/** While the probe finds the profile not enforced, the verdicts are about the objects only. */
+function wire(d: DataplaneFinding | undefined): string {
+  if (d?.result !== 'not-enforced') return '';
+  const at = d.at === undefined ? '' : ` at ${new Date(d.at).toISOString()}`;
+  return `NOT ENFORCED: the dataplane probe found NetworkPolicies not enforced${at} (${d.failed.join(', ')}): these verdicts judge the objects, which the network plugin does not enforce (kubectl get clusterpolicyreport ${DATAPLANE_REPORT})\n`;
 }
 
 /** Per namespace, our policies the controller could not write, as its PolicyReports say. */
@@ -105,9 +119,15 @@ async function failedWrites(
  * with its openings, structured and as text) and a count per verdict; docs/compliance.md has the
  * schema.
  */
-export function jsonReport(assessments: readonly Assessment[]) {
+export function jsonReport(assessments: readonly Assessment[], dataplane?: DataplaneFinding) {
   return {
     kind: 'IsolationVerdicts',
+    ...(dataplane && {
+      dataplane: {
+        ...dataplane,
+        at: dataplane.at === undefined ? undefined : new Date(dataplane.at).toISOString(),
+      },
+    }),
     namespaces: assessments.map((a) => ({
       namespace: a.namespace,
       profile: a.profile,

@@ -2,6 +2,7 @@
 import type { Config } from '../config.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import type { DataplaneStatus } from './dataplane/status.ts';
 import type { PolicySource } from './policy-source.ts';
 import type { PolicyStatus } from './status.ts';
 
@@ -20,4 +21,6 @@ export interface Deps {
   status: PolicyStatus;
   /** PolicyReports are written: the CRD is installed and the controller may use it. */
   reports: boolean;
+  /** The dataplane probe's last finding, read by the compliance controller. */
+  dataplane: DataplaneStatus;
 }

@@ -37,6 +37,12 @@ export const RESOURCES = {
   Service: { apiVersion: 'v1', plural: 'services', namespaced: true },
   // Written only where the CRD is installed (kube/discovery.ts).
   PolicyReport: { apiVersion: 'wgpolicyk8s.io/v1alpha2', plural: 'policyreports', namespaced: true },
+  // The dataplane probe's verdict, where the CRD is installed.
+  ClusterPolicyReport: {
+    apiVersion: 'wgpolicyk8s.io/v1alpha2',
+    plural: 'clusterpolicyreports',
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 export type Kind = keyof typeof RESOURCES;

@@ -181,6 +181,22 @@ describe('the PolicyReport', () => {
     });
   });
 
+  it('while the dataplane probe finds the profile not enforced, one more result fails, naming the checks', () => {
+    const report = policyReport(run(ours), 'isolation', ['other-to-isolated-tcp']);
+    expect(report.metadata.labels['namespace-isolation-controller/verdict']).toBe('pass');
+    expect(report.summary).toEqual({ pass: 3, fail: 1, warn: 0, error: 0, skip: 0 });
+    expect(report.results.at(-1)).toMatchObject({
+      rule: 'dataplane',
+      result: 'fail',
+      severity: 'high',
+      resources: [{ kind: 'ClusterPolicyReport', name: 'namespace-isolation-dataplane' }],
+    });
+    expect(report.results.at(-1)!.message).toMatch(
+      /^the dataplane probe found NetworkPolicies not enforced \(other-to-isolated-tcp\)/,
+    );
+    expect(reportContent(report)).not.toBe(reportContent(policyReport(run(ours), 'isolation')));
+  });
+
   it('a timestamp alone is no change; a result is', () => {
     const report = policyReport(run([...ours, allowAll]), 'isolation');
     expect(reportContent(stamp(report, 1_000))).toBe(reportContent(stamp(report, 9_000_000)));

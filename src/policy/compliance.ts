@@ -147,7 +147,7 @@ export interface PolicyReportResult {
   category: string;
   severity?: 'high' | 'medium';
   scored: boolean;
-  resources: { apiVersion: string; kind: string; name: string; namespace: string }[];
+  resources: { apiVersion: string; kind: string; name: string; namespace?: string }[];
   properties?: Record<string, string>;
   timestamp?: { seconds: number; nanos: number };
 }
@@ -161,8 +161,19 @@ export interface PolicyReport {
   results: PolicyReportResult[];
 }
 
-/** The PolicyReport for an assessment, without timestamps (`stamp` adds them when it is written). */
-export function policyReport(a: Assessment, selectorLabel: string): PolicyReport {
+/** The dataplane probe's ClusterPolicyReport (controllers/dataplane/report.ts). */
+export const DATAPLANE_REPORT = 'namespace-isolation-dataplane';
+
+/**
+ * The PolicyReport for an assessment, without timestamps (`stamp` adds them when it is written).
+ * `notEnforced`: the checks the dataplane probe's last run found not enforced; while there are
+ * any, one more result fails: the verdict judges the objects, and the wire does not follow them.
+ */
+export function policyReport(
+  a: Assessment,
+  selectorLabel: string,
+  notEnforced: readonly string[] = [],
+): PolicyReport {
   const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
   const results = a.results.map((r): PolicyReportResult => {
     summary[r.result]++;
@@ -185,6 +196,22 @@ export function policyReport(a: Assessment, selectorLabel: string): PolicyReport
       },
     };
   });
+  if (notEnforced.length) {
+    summary.fail++;
+    results.push({
+      source: MANAGED_BY_VALUE,
+      policy: `${selectorLabel}=${a.profile}`,
+      rule: 'dataplane',
+      result: 'fail',
+      message: `the dataplane probe found NetworkPolicies not enforced (${notEnforced.join(', ')}): the other results judge this namespace's objects, which the network plugin does not enforce; see ClusterPolicyReport ${DATAPLANE_REPORT}`,
+      category: 'Dataplane',
+      severity: 'high',
+      scored: true,
+      resources: [
+        { apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'ClusterPolicyReport', name: DATAPLANE_REPORT },
+      ],
+    });
+  }
   return {
     apiVersion: 'wgpolicyk8s.io/v1alpha2',
     kind: 'PolicyReport',

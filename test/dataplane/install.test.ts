@@ -3,11 +3,15 @@
 // with real Helm) on the node, the image from `npm run image`. Its two replicas run under Pod Security restricted and under their own
 // NetworkPolicy, enforced; one leads; /metrics answers where the policy admits; the standby takes
 // over from a deleted leader; and with the guardrails, Pods wait for their namespace's policies.
-// Both installs include the dataplane probe (its component, `probe` in the configuration), which
-// runs under the controller's own RBAC.
+// Both installs include the dataplane probe (its component, `probe` in the configuration) and the
+// PolicyReports with their CRDs: the probe runs and writes its ClusterPolicyReport under the
+// controller's own RBAC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { CHART_DIR, helm } from '../../harness/chart.ts';
+import { DATAPLANE_REPORT } from '../../src/policy/compliance.ts';
+import { resourcePath } from '../../src/kube/resources.ts';
+import { type ClusterPolicyReport, findingOf } from '../../src/probe/report.ts';
 import { LocalNode } from '../../harness/node.ts';
 import { eventually } from '../../harness/wait.ts';
 import { fixtures, policiesPath } from '../support/fixtures.ts';
@@ -70,10 +74,14 @@ const INSTALLERS: Record<string, { install(): Promise<void>; uninstall(): Promis
   return {
     kustomize: {
       async install() {
-        // The guardrails overlay, the dataplane probe's component, and `probe` in the configuration.
+        // The guardrails overlay, the dataplane probe's and the reports' components, and `probe` in
+        // the configuration.
+        const components = ['dataplane-probe', 'policy-reports', 'policy-report-crd'].map(
+          (c) => `../../manifests/components/${c}`,
+        );
         objects = await kustomizeOverlay(
           'overlay-install-probe',
-          'resources: [../../manifests/overlays/guardrails]\ncomponents: [../../manifests/components/dataplane-probe]\n',
+          `resources: [../../manifests/overlays/guardrails]\ncomponents: [${components.join(', ')}]\n`,
         );
         const config = objects.find((o) => o.kind === 'ConfigMap') as ManifestObject & {
           data: Record<string, string>;
@@ -104,6 +112,8 @@ const INSTALLERS: Record<string, { install(): Promise<void>; uninstall(): Promis
           'guardrails.enabled=true',
           '--set',
           'dataplaneProbe.enabled=true',
+          '--set',
+          'policyReports.enabled=true,policyReports.installCRD=true',
           // --set keeps a fraction a string; the schema wants a number.
           '--set-json',
           `config.probe={"intervalMinutes":${PROBE_MINUTES}}`,
@@ -186,6 +196,15 @@ describe.each(Object.keys(INSTALLERS))('the controller as real Pods, installed w
     });
     const probe = (await reasons()).filter((r) => r.startsWith('Dataplane'));
     expect(probe.filter((r) => !r.startsWith('DataplaneEnforced'))).toEqual([]);
+    // Its ClusterPolicyReport, created under the Role for that one name (a fresh cluster: none before).
+    const report = await eventually(
+      () =>
+        kube.raw.get<ClusterPolicyReport>(resourcePath('ClusterPolicyReport', undefined, DATAPLANE_REPORT)),
+      'the ClusterPolicyReport namespace-isolation-dataplane',
+      60_000,
+    );
+    expect(findingOf(report)).toMatchObject({ result: 'enforced', failed: [] });
+    expect(report.summary.fail + report.summary.error).toBe(0);
   });
 
   it('answers /metrics through its Service from a namespace the policy admits, and refuses others', async () => {

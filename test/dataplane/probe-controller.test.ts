@@ -1,13 +1,18 @@
 // The controller's own dataplane probe (`probe` in its configuration), on the real node, in the two
 // namespaces manifests/components/dataplane-probe makes: every check enforced while kube-router
 // runs; kube-router stopped and its rules flushed, the gauge goes to 0 (the alert's expression
-// true) at the next run, with a Warning Event; restarted, back to 1. No probe Pod is left behind.
+// true) at the next run, with a Warning Event, its ClusterPolicyReport, every managed namespace's
+// PolicyReport and check --all saying so; restarted, back to 1. No probe Pod is left behind.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROBE_NAMESPACES } from '../../src/configschema.ts';
 import { resourcePath } from '../../src/kube/resources.ts';
 import { PROBE_LABEL } from '../../src/probe/run.ts';
+import { verdicts } from '../../src/cli/verdicts.ts';
+import { DATAPLANE_REPORT, type PolicyReport, REPORT_NAME } from '../../src/policy/compliance.ts';
+import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
+import { type ClusterPolicyReport, findingOf } from '../../src/probe/report.ts';
 import { repoRoot } from '../../harness/gobuild.ts';
 import { LocalNode } from '../../harness/node.ts';
 import { eventually } from '../../harness/wait.ts';
@@ -23,11 +28,20 @@ const { isolated, other } = PROBE_NAMESPACES;
 // As in a Pod: the kubernetes Service's address, so that the API server is probed too.
 const serviceHost = process.env.KUBERNETES_SERVICE_HOST;
 let ctl: Awaited<ReturnType<typeof startTestController>> | undefined;
+let team: string;
+const clusterReport = () =>
+  kube.raw.get<ClusterPolicyReport>(resourcePath('ClusterPolicyReport', undefined, DATAPLANE_REPORT));
+/** The rules of `team`'s PolicyReport. */
+const teamRules = async () =>
+  ((await kube.raw.get<PolicyReport>(resourcePath('PolicyReport', team, REPORT_NAME)))?.results ?? []).map(
+    (r) => `${r.rule} ${r.result}`,
+  );
 
 beforeAll(async () => {
   const text = await readFile(join(repoRoot, 'manifests/components/dataplane-probe/probe.yaml'), 'utf8');
   for (const obj of manifestObjects(text))
     await applyObject(kube.raw, obj, { dryRun: false, fieldManager: 'kubectl' });
+  team = await kube.namespace('pc-team', { isolation: 'strict' });
   process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
   ctl = await startTestController(kubeconfig, {
     config: { probe: { intervalMinutes: INTERVAL_MS / 60_000 } },
@@ -74,6 +88,12 @@ describe("the controller's dataplane probe, on a real node", () => {
       'the DataplaneEnforced Event',
     );
     expect(await ctl!.metric('namespace_isolation_dataplane_probe_interval_seconds')).toBe(15);
+    const report = await eventually(clusterReport, 'the ClusterPolicyReport');
+    expect(findingOf(report)).toMatchObject({ result: 'enforced', failed: [] });
+    expect(report.results.map((r) => r.rule)).toEqual(expect.arrayContaining(CHECKS));
+    expect(report.summary).toMatchObject({ fail: 0, error: 0 });
+    await eventually(async () => (await teamRules()).length === 3, "the team's PolicyReport");
+    expect((await teamRules()).every((r) => r.endsWith(' pass'))).toBe(true);
   });
 
   it('costs 4 Pods a run, and says how many requests', async () => {
@@ -109,6 +129,24 @@ describe("the controller's dataplane probe, on a real node", () => {
         'same-namespace-tcp': 1,
         dns: 1,
       });
+      // Its ClusterPolicyReport, every managed namespace's PolicyReport, and check --all say so.
+      const report = await eventually(
+        async () => ((r) => (findingOf(r)?.result === 'not-enforced' ? r : undefined))(await clusterReport()),
+        'the ClusterPolicyReport to say not-enforced',
+      );
+      expect(findingOf(report)!.failed).toEqual(
+        expect.arrayContaining(['other-to-isolated-tcp', 'api-server']),
+      );
+      await eventually(
+        async () => (await teamRules()).includes('dataplane fail'),
+        "the team's PolicyReport to fail its dataplane result",
+      );
+      const found = await verdicts(kube.raw, defaultPolicyConfig);
+      expect(found.assessments.find((a) => a.namespace === team)?.verdict).toBe('pass');
+      expect(found.dataplane).toMatchObject({ result: 'not-enforced' });
+      expect(found.report).toMatch(
+        /^NOT ENFORCED: the dataplane probe found NetworkPolicies not enforced at /m,
+      );
       await eventually(async () => (await reasons()).includes('DataplaneNotEnforced'), 'the Warning Event');
       const warning = (await kube.events(isolated)).find((e) => e.reason === 'DataplaneNotEnforced')!;
       expect(warning.type).toBe('Warning');
@@ -122,6 +160,12 @@ describe("the controller's dataplane probe, on a real node", () => {
     await eventually(async () => (await runs('enforced')) > before, 'a run judged enforced again', 180_000);
     expect(await gauges()).toEqual(Object.fromEntries(CHECKS.map((c) => [c, 1])));
     expect(await runs('error')).toBe(0);
+    expect(findingOf(await clusterReport())?.result).toBe('enforced');
+    await eventually(
+      async () => !(await teamRules()).some((r) => r.startsWith('dataplane')),
+      "the team's PolicyReport without its dataplane result",
+    );
+    expect((await verdicts(kube.raw, defaultPolicyConfig)).report).not.toContain('NOT ENFORCED');
   });
 
   it('leaves no probe Pod behind once stopped', async () => {

@@ -48,6 +48,7 @@ export const complianceController: Controller<Deps> = {
       policies,
       reports,
       status,
+      dataplane: deps.dataplane,
       lookup,
       get policy() {
         return source.current;
@@ -78,6 +79,10 @@ export const complianceController: Controller<Deps> = {
 
     // Our policies are assessed once the namespace controller has settled them; the others at once.
     status.onSettled((name) => queue.add(name));
+    // The dataplane probe found the profile not enforced, or enforced again: every report says so.
+    deps.dataplane.onChange(() => {
+      for (const name of reconciler.verdicts.keys()) queue.add(name);
+    });
     const tenantPolicy = (p: ObservedPolicy, old?: ObservedPolicy) => {
       if (!isManaged(p.metadata.labels) || (old && !isManaged(old.metadata.labels)))
         queue.add(p.metadata.namespace);

@@ -27,6 +27,7 @@ import type { PolicyConfig } from '../../policy/profiles.ts';
 import type { NamespaceView, NetworkPolicy } from '../../policy/types.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { ReconcileResult, Reconciler } from '../../runtime/processor.ts';
+import type { DataplaneStatus } from '../dataplane/status.ts';
 import type { PolicyStatus } from '../status.ts';
 import { verdictChanged } from './events.ts';
 
@@ -61,6 +62,7 @@ export interface ComplianceDeps {
   /** Our PolicyReports; undefined when they are not written. */
   reports: Pick<Informer<ObservedReport>, 'get'> | undefined;
   status: PolicyStatus;
+  dataplane: DataplaneStatus;
   lookup: NamespaceLookup;
   policy: PolicyConfig;
   dryRun: boolean;
@@ -153,7 +155,7 @@ export class ComplianceReconciler implements Reconciler {
   private async writeReport(a: Assessment, now: number, signal: AbortSignal): Promise<void> {
     const { reports, client, dryRun } = this.d;
     if (!reports) return;
-    const report = policyReport(a, this.d.policy.selectorLabel);
+    const report = policyReport(a, this.d.policy.selectorLabel, this.d.dataplane.notEnforced()?.failed);
     if (reports.get(`${a.namespace}/${REPORT_NAME}`)?.digest === digest(report)) return;
     await apply(client, stamp(report, now), { fieldManager: FIELD_MANAGER, dryRun, signal });
     this.d.reportWritten('apply');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { probeEvent, resultOf, untilDue } from './decide.ts';
+import { resultOf } from '../../probe/report.ts';
+import { probeEvent, untilDue } from './decide.ts';
 
 describe('untilDue', () => {
   it('runs at once the first time, then intervalMs after each start', () => {

@@ -1,10 +1,7 @@
 // The dataplane controller's decisions, pure: when the next run is due, and which Event a run's
 // outcome makes (only when it changed, as the compliance controller does for verdicts).
 import type { EventReport } from '../../kube/events.ts';
-
-/** enforced (exit 0), not-enforced (1), error (could not judge: 2). */
-export type ProbeResult = 'enforced' | 'not-enforced' | 'error';
-export const PROBE_RESULTS: readonly ProbeResult[] = ['enforced', 'not-enforced', 'error'];
+import type { ProbeResult } from '../../probe/report.ts';
 
 export const REASONS = {
   DataplaneEnforced: { type: 'Normal', action: 'Probe' },
@@ -17,10 +14,6 @@ const BY_RESULT = {
   'not-enforced': 'DataplaneNotEnforced',
   error: 'DataplaneProbeFailed',
 } as const;
-
-export function resultOf(code: 0 | 1 | 2): ProbeResult {
-  return code === 0 ? 'enforced' : code === 1 ? 'not-enforced' : 'error';
-}
 
 /** Milliseconds until the next run: runs start `intervalMs` apart, the first at once. */
 export function untilDue(lastStart: number | undefined, now: number, intervalMs: number): number {

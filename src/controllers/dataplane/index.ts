@@ -2,10 +2,12 @@
 // leading, the probe runs in the two namespaces the install made (manifests/components/
 // dataplane-probe: a Role there for Pods, no right to create namespaces) and says whether the
 // profile of the isolated one is enforced on the wire: a gauge per check, a run counter by
-// result, its duration, the last run that could judge, and an Event on the isolated namespace
-// when the result changes.
+// result, its duration, the last run that could judge, an Event on the isolated namespace when
+// the result changes, and the ClusterPolicyReport namespace-isolation-dataplane (report.ts),
+// whose finding every namespace's PolicyReport repeats while the profile is not enforced.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { API_SERVER_SLICE } from '../apiserver.ts';
+import type { NamespaceObject } from '../../kube/objects.ts';
 import { resourcePath } from '../../kube/resources.ts';
 import { METRICS_PREFIX } from '../../policy/labels.ts';
 import type { EndpointSliceView } from '../../policy/presets.ts';
@@ -15,7 +17,9 @@ import type { Controller } from '../../runtime/manager.ts';
 import type { Reconciler, ReconcileResult } from '../../runtime/processor.ts';
 import { sharedInformers } from '../cache.ts';
 import type { Deps } from '../deps.ts';
-import { PROBE_RESULTS, type ProbeResult, probeEvent, resultOf, untilDue } from './decide.ts';
+import { dataplaneReport, findingOf, PROBE_RESULTS, type ProbeResult, resultOf } from '../../probe/report.ts';
+import { DataplaneReportWriter } from './writer.ts';
+import { probeEvent, untilDue } from './decide.ts';
 
 export const CONTROLLER_NAME = 'namespace-isolation-dataplane';
 const KEY = 'dataplane';
@@ -61,6 +65,9 @@ export const dataplaneController: Controller<Deps> = {
     m.interval.set(intervalMs / 1000);
     const { namespaces } = sharedInformers(informer, deps.client);
     const { client } = deps;
+    const writer = new DataplaneReportWriter(client, log, deps.dryRun);
+    const profileOf = (ns: NamespaceObject | undefined) =>
+      ns?.metadata.labels?.[deps.policy.current.selectorLabel];
     let lastStart: number | undefined;
     let last: ProbeResult | undefined;
 
@@ -87,7 +94,7 @@ export const dataplaneController: Controller<Deps> = {
         const started = performance.now();
         let judgement: Judgement;
         try {
-          const profile = ns?.metadata.labels?.[deps.policy.current.selectorLabel];
+          const profile = profileOf(ns);
           if (!ns || !profile)
             throw new CannotProbe(
               `namespace ${isolated} ${ns ? `has no label ${deps.policy.current.selectorLabel}` : 'does not exist'}: install manifests/components/dataplane-probe`,
@@ -121,6 +128,16 @@ export const dataplaneController: Controller<Deps> = {
           { result, seconds: Math.round(seconds * 10) / 10, failed, summary: judgement.summary },
           'dataplane probe',
         );
+        const context = {
+          isolated,
+          other,
+          profile: profileOf(ns) ?? '',
+          selectorLabel: deps.policy.current.selectorLabel,
+        };
+        const report = dataplaneReport(judgement, context, Date.now());
+        deps.dataplane.set(findingOf(report)!);
+        if (await writer.write(report, signal))
+          log.debug({ result }, 'wrote the dataplane ClusterPolicyReport');
         const event = probeEvent(result, last, judgement.summary);
         if (event && ns) deps.events.record({ name: isolated, uid: ns.metadata.uid }, event);
         last = result;

@@ -1,0 +1,24 @@
+// What the dataplane controller last found, for the compliance controller: while the last probe
+// found the profile not enforced, every PolicyReport says that its verdict is about the objects.
+import type { DataplaneFinding } from '../../probe/report.ts';
+
+export class DataplaneStatus {
+  private finding: DataplaneFinding | undefined;
+  private readonly listeners: (() => void)[] = [];
+
+  /** Called when what the PolicyReports must say changes (not enforced, or its failed checks). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  set(finding: DataplaneFinding): void {
+    const before = this.notEnforced()?.failed.join();
+    this.finding = finding;
+    if (before !== this.notEnforced()?.failed.join()) for (const listener of this.listeners) listener();
+  }
+
+  /** The last run's finding while it was `not-enforced`; an error says nothing about the wire. */
+  notEnforced(): DataplaneFinding | undefined {
+    return this.finding?.result === 'not-enforced' ? this.finding : undefined;
+  }
+}
