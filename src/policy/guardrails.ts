@@ -3,8 +3,8 @@
 //
 // - The Pod gate: in a namespace whose selector label names a profile, no Pod is admitted until
 //   the profile's gate policy exists there with our managed-by label (paramKind NetworkPolicy,
-//   parameterNotFoundAction Deny). Excluded namespaces, the controller's own and namespaces under
-//   an exception are not gated.
+//   parameterNotFoundAction Deny). Excluded namespaces and the controller's own are not gated;
+//   under an exception in force, a gate policy that is not ours does not hold Pods back.
 // - The guarded opt-out: removing or changing the selector label of a namespace whose label names
 //   a profile, and setting an exception, need the opt-out permission (asked of RBAC).
 // - Tamper protection: creating, changing or deleting a NetworkPolicy with our managed-by label
@@ -61,6 +61,43 @@ const mayOptOut = (name: string) =>
   `authorizer.group(${cel(group)}).resource(${cel(resource)}).name(${name}).check(${cel(verb)}).allowed()`;
 const howToOptOut = `a platform admin bound to ClusterRole ${OPT_OUT_ROLE} can do it, or grant a time-boxed exception (label ${EXCEPTION_EXPIRES_LABEL})`;
 
+/**
+ * The exception on `ns` (a namespace: the object written, or a Pod's namespaceObject), judged as
+ * exceptions.ts judges it: `excepted` when well formed, with a reason, ending in the future and
+ * within `maxHours`. CEL has no clock: the API server stamps the time of this very request on the
+ * requester's managedFields entry of the object written, before admission, so the newest is now.
+ */
+function exceptionVariables(ns: string, maxHours: number) {
+  return [
+    { name: 'expires', expression: entry(ns, 'labels', EXCEPTION_EXPIRES_LABEL) },
+    { name: 'reason', expression: entry(ns, 'annotations', EXCEPTION_REASON_ANNOTATION) },
+    { name: 'wellFormed', expression: `variables.expires.matches(${cel(EXCEPTION_FORMAT.source)})` },
+    {
+      // YYYYMMDDThhmmssZ → RFC 3339, which timestamp() reads.
+      name: 'until',
+      expression:
+        "timestamp(variables.expires.substring(0, 4) + '-' + variables.expires.substring(4, 6) + '-' + " +
+        "variables.expires.substring(6, 8) + 'T' + variables.expires.substring(9, 11) + ':' + " +
+        "variables.expires.substring(11, 13) + ':' + variables.expires.substring(13, 15) + 'Z')",
+    },
+    {
+      name: 'stamps',
+      expression:
+        'has(object.metadata.managedFields) ? object.metadata.managedFields.filter(f, has(f.time)).map(f, timestamp(string(f.time))) : []',
+    },
+    {
+      name: 'inTime',
+      expression:
+        `variables.stamps.size() > 0 && variables.stamps.all(t, t < variables.until) && ` +
+        `variables.stamps.exists(t, variables.until - t <= duration('${maxHours}h'))`,
+    },
+    {
+      name: 'excepted',
+      expression: `variables.wellFormed && variables.reason.trim() != '' && variables.inTime`,
+    },
+  ];
+}
+
 /** Everything `render guardrails` prints, in apply order (policies before their bindings). */
 export function guardrails(config: PolicyConfig): KubeObject[] {
   const { serviceAccount } = config.guardrails;
@@ -96,9 +133,14 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
           { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] },
         ],
       },
+      variables: exceptionVariables('namespaceObject', config.guardrails.maxExceptionHours),
       validations: [
         {
-          expression: ours('params'),
+          // Under an exception in force a gate policy changed by hand lets Pods through. Missing,
+          // it refuses them even then: a binding denies a missing param before any expression
+          // runs, and cannot tell time in its namespaceSelector, so an exception that has ended
+          // while nothing restored the policy must keep Pods out (docs/guardrails.md).
+          expression: `${ours('params')} || variables.excepted`,
           messageExpression:
             `'namespace ' + request.namespace + ': pods wait for NetworkPolicy ' + params.metadata.name + ` +
             `' from namespace-isolation-controller, and the one there now was not written by it (it lacks ` +
@@ -117,7 +159,6 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
             matchExpressions: [
               { key: label, operator: 'In', values: [profile] },
               { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: neverGated },
-              { key: EXCEPTION_EXPIRES_LABEL, operator: 'DoesNotExist' },
             ],
           },
         },
@@ -141,32 +182,12 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
           name: 'optsOut',
           expression: `variables.was in ${celList(profiles)} && variables.now != variables.was && !(object.metadata.name in ${celList(neverGated)})`,
         },
-        { name: 'expires', expression: entry('object', 'labels', EXCEPTION_EXPIRES_LABEL) },
-        { name: 'reason', expression: entry('object', 'annotations', EXCEPTION_REASON_ANNOTATION) },
+        ...exceptionVariables('object', config.guardrails.maxExceptionHours),
         {
           name: 'setsException',
           expression:
             `variables.expires != '' && (variables.expires != (${entry('oldObject', 'labels', EXCEPTION_EXPIRES_LABEL)}) ` +
             `|| variables.reason != (${entry('oldObject', 'annotations', EXCEPTION_REASON_ANNOTATION)}))`,
-        },
-        {
-          name: 'wellFormed',
-          expression: `variables.expires.matches(${cel(EXCEPTION_FORMAT.source)})`,
-        },
-        {
-          // YYYYMMDDThhmmssZ → RFC 3339, which timestamp() reads.
-          name: 'until',
-          expression:
-            "timestamp(variables.expires.substring(0, 4) + '-' + variables.expires.substring(4, 6) + '-' + " +
-            "variables.expires.substring(6, 8) + 'T' + variables.expires.substring(9, 11) + ':' + " +
-            "variables.expires.substring(11, 13) + ':' + variables.expires.substring(13, 15) + 'Z')",
-        },
-        {
-          // CEL has no clock. The API server stamps the time of this very request on the
-          // requester's managedFields entry before admission, so the newest entry is now.
-          name: 'stamps',
-          expression:
-            'has(object.metadata.managedFields) ? object.metadata.managedFields.filter(f, has(f.time)).map(f, timestamp(string(f.time))) : []',
         },
       ],
       validations: [
@@ -194,10 +215,7 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
           reason: 'Invalid',
         },
         {
-          expression:
-            '!variables.setsException || !variables.wellFormed || ' +
-            `(variables.stamps.size() > 0 && variables.stamps.all(t, t < variables.until) && ` +
-            `variables.stamps.exists(t, variables.until - t <= duration('${config.guardrails.maxExceptionHours}h')))`,
+          expression: '!variables.setsException || !variables.wellFormed || variables.inTime',
           messageExpression: `'namespace ' + object.metadata.name + ': an exception must end in the future and within ${config.guardrails.maxExceptionHours} hours; ' + variables.expires + ' does not'`,
           reason: 'Invalid',
         },

@@ -388,11 +388,13 @@ describe('time-boxed exceptions', () => {
     );
     expect((await events(ns, 'IsolationException'))[0]).toContain('(INC-1234: debugging egress)');
     expect(await ctl!.metric('namespace_isolation_exceptions_active')).toBe(1);
-    // In force: a deleted policy stays deleted, and Pods start without the gate policy.
-    await as(PLATFORM, ['delete', 'networkpolicy', '-n', ns, 'default-deny-all']);
-    await eventually(() => !ctl!.policies.get(`${ns}/default-deny-all`), 'the deletion seen');
+    // In force: a deleted policy stays deleted, and the gate policy, taken out of our hands by a
+    // platform admin (our label removed), does not hold Pods back.
+    await as(PLATFORM, ['delete', 'networkpolicy', '-n', ns, 'allow-same-namespace']);
+    await as(PLATFORM, ['label', 'networkpolicy', '-n', ns, 'default-deny-all', `${MANAGED_BY_LABEL}-`]);
+    await eventually(() => !ctl!.policies.get(`${ns}/allow-same-namespace`), 'the deletion seen');
     await ctl!.idle();
-    expect(await managed(ns)).toEqual(['allow-dns', 'allow-same-namespace']);
+    expect(await managed(ns)).toEqual(['allow-dns']);
     expect(await refusal(as(TENANT, ['create', '-f', '-'], pod(uniqueName('p'), ns)))).toBe('');
 
     // At the expiry, enforcement comes back by itself: a requeue at that time, not the 10-minute resync.
@@ -408,6 +410,51 @@ describe('time-boxed exceptions', () => {
     expect(ended?.time as number).toBeGreaterThanOrEqual(expiryMs);
     expect(await events(ns, 'IsolationExceptionExpired')).toHaveLength(1);
     expect(await ctl!.metric('namespace_isolation_exceptions_active')).toBe(0);
+  });
+
+  it('once ended, hold Pods back by themselves: the controller down, the gate policy missing or not ours', async () => {
+    const [missing, notOurs] = [await tenantNamespace(), await tenantNamespace()];
+    const expires = until(10);
+    for (const ns of [missing, notOurs]) {
+      await asAdmin([
+        'annotate',
+        'namespace',
+        ns,
+        `${EXCEPTION_REASON_ANNOTATION}=INC-1235: the gate after the end`,
+      ]);
+      await as(PLATFORM, ['label', 'namespace', ns, `${EXCEPTION_EXPIRES_LABEL}=${expires}`]);
+    }
+    await ctl!.stop();
+    ctl = undefined;
+    try {
+      await as(PLATFORM, ['delete', 'networkpolicy', '-n', missing, 'default-deny-all']);
+      await as(PLATFORM, [
+        'label',
+        'networkpolicy',
+        '-n',
+        notOurs,
+        'default-deny-all',
+        `${MANAGED_BY_LABEL}-`,
+      ]);
+      // In force, a gate policy that is not ours lets Pods through; a missing one never does.
+      expect(await refusal(as(TENANT, ['create', '-f', '-'], pod(uniqueName('p'), notOurs)))).toBe('');
+      expect(await refusal(as(TENANT, ['create', '-f', '-'], pod(uniqueName('p'), missing)))).toContain(
+        'no params found',
+      );
+      // Ended, with its label still there and nothing restoring the policies: both hold.
+      const expiryMs = Date.parse(
+        expires.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+      );
+      await eventually(() => Date.now() > expiryMs + 1000, 'the exception to end', 30_000);
+      expect(await refusal(as(TENANT, ['create', '-f', '-'], pod(uniqueName('p'), missing)))).toContain(
+        'no params found',
+      );
+      expect(await refusal(as(TENANT, ['create', '-f', '-'], pod(uniqueName('p'), notOurs)))).toContain(
+        `pods wait for NetworkPolicy default-deny-all from namespace-isolation-controller`,
+      );
+    } finally {
+      await startController();
+    }
   });
 });
 
