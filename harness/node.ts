@@ -59,6 +59,8 @@ const CONTROLLERS = [
   'disruption-controller',
   'validatingadmissionpolicy-status-controller',
   'clusterrole-aggregation-controller',
+  // A ResourceQuota holds only once this has counted what it limits (the probe's quota refusal).
+  'resourcequota-controller',
 ].join(',');
 
 const NODE_USER = `system:node:${NODE.name}`;

@@ -168,6 +168,32 @@ describe("the controller's dataplane probe, on a real node", () => {
     expect((await verdicts(kube.raw, defaultPolicyConfig)).report).not.toContain('NOT ENFORCED');
   });
 
+  it('a quota refusing its Pods: the run could not judge, says quota, and the gauges keep the last judgement', async () => {
+    const quota = `/api/v1/namespaces/${isolated}/resourcequotas`;
+    await kube.raw.send('POST', quota, {
+      body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } },
+    });
+    try {
+      const before = await runs('error');
+      await eventually(async () => (await runs('error')) > before, 'a run that could not judge', 60_000);
+      await eventually(async () => (await reasons()).includes('DataplaneProbeFailed'), 'the Warning Event');
+      const failed = (await kube.events(isolated)).find((e) => e.reason === 'DataplaneProbeFailed')!;
+      expect(failed.note).toMatch(/could not run: quota: .*exceeded quota: no-pods/);
+      const report = await eventually(
+        async () => ((r) => (findingOf(r)?.result === 'error' ? r : undefined))(await clusterReport()),
+        'the ClusterPolicyReport to say error',
+      );
+      expect(report.results).toMatchObject([{ rule: 'probe', result: 'error' }]);
+      // An error says nothing of the wire: the gauges and the PolicyReports keep the last judgement.
+      expect(await gauges()).toEqual(Object.fromEntries(CHECKS.map((c) => [c, 1])));
+      expect((await teamRules()).some((r) => r.startsWith('dataplane'))).toBe(false);
+    } finally {
+      await kube.raw.send('DELETE', `${quota}/no-pods`);
+    }
+    const enforced = await runs('enforced');
+    await eventually(async () => (await runs('enforced')) > enforced, 'a run judged enforced again', 60_000);
+  });
+
   it('leaves no probe Pod behind once stopped', async () => {
     await ctl!.stop();
     ctl = undefined;
