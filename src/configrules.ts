@@ -54,6 +54,14 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
       problems.push({ path: ['guardrails', 'gatePolicies', profile], input: gate, message: problem });
     }
   }
+  for (const profile of Object.keys(c.guardrails.tenantPolicies)) {
+    if (!Object.hasOwn(c.profiles, profile))
+      problems.push({
+        path: ['guardrails', 'tenantPolicies', profile],
+        input: c.guardrails.tenantPolicies[profile],
+        message: `names no profile (defined: ${profiles})`,
+      });
+  }
   // Each profile's Pod gate binding is named after it, lowercased: two may not meet.
   const bindings = new Map<string, string>();
   for (const profile of Object.keys(c.profiles)) {

@@ -138,6 +138,7 @@ export function jsonReport(assessments: readonly Assessment[], dataplane?: Datap
         ours: r.ours,
         result: r.result,
         message: r.message,
+        ...(r.admission && { admission: r.admission }),
         openings: r.openings.map((o) => ({ ...o, text: whatOpens(o) })),
       })),
     })),

@@ -51,8 +51,16 @@ describe('assess: a managed namespace against its profile', () => {
     const a = run([...ours, allowAll]);
     expect(a.verdict).toBe('fail');
     expect(reasons(a)).toEqual([
-      'allow-all: opens ingress to all pods from everyone (every pod of every namespace and every address) on all ports',
+      'allow-all: opens ingress to all pods from everyone (every pod of every namespace and every address) on all ports (admission only warns: guardrails.tenantPolicies is warn)',
     ]);
+    expect(a.results.at(-1)!.admission).toBe('warn');
+    const denying = {
+      ...config,
+      guardrails: { ...config.guardrails, tenantPolicies: { strict: 'deny' as const } },
+    };
+    expect(run([...ours, allowAll], {}, denying).results.at(-1)!.message).toMatch(
+      / on all ports \(admitted before the guardrail: refused now\)$/,
+    );
   });
 
   it('warns on an opening to named namespaces, and passes when it is sanctioned', () => {

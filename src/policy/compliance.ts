@@ -9,6 +9,7 @@ import type { NamespaceLookup } from './selectors.ts';
 import { type Exception, readable } from './exceptions.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROFILE_LABEL, isManaged } from './labels.ts';
 import type { PolicyConfig } from './profiles.ts';
+import { openingsRefused, type TenantPolicyMode, tenantPolicyMode } from './tenantpolicies.ts';
 import type { Labels, NetworkPolicy } from './types.ts';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
@@ -23,7 +24,15 @@ export interface Result {
   result: ResultKind;
   message: string;
   openings: Opening[];
+  /** A tenant's policy the tenant-policy guardrail judges: what admission does with it now. */
+  admission?: Exclude<TenantPolicyMode, 'off'>;
 }
+
+const ADMISSION_NOTES = {
+  deny: 'admitted before the guardrail: refused now',
+  warn: 'admission only warns: guardrails.tenantPolicies is warn',
+  audit: 'admission only audits: guardrails.tenantPolicies is audit',
+} as const;
 
 export interface Assessment {
   namespace: string;
@@ -108,14 +117,19 @@ export function assess(input: AssessInput, config: PolicyConfig): Assessment {
   }
   const ours = new Set(config.profiles[profile]);
   const others = [...new Set(openings.map((o) => o.policy))].filter((name) => !ours.has(name)).sort();
+  const mode = tenantPolicyMode(config, profile);
   for (const policy of others) {
     const opens = openingsOf(policy);
+    const spec = input.policies.find((p) => p.metadata.name === policy)?.spec;
+    // Admitted before the tenant-policy guardrail, or while it only warned: what it would do now.
+    const atAdmission = mode !== 'off' && spec && openingsRefused(spec, namespace, config, profile).length;
     results.push({
       policy,
       ours: false,
       result: severityOf(opens),
-      message: opensText(opens),
+      message: opensText(opens) + (atAdmission ? ` (${ADMISSION_NOTES[mode]})` : ''),
       openings: opens,
+      ...(atAdmission && { admission: mode }),
     });
   }
   const kinds = new Set(results.map((r) => r.result));
@@ -193,6 +207,7 @@ export function policyReport(
       properties: {
         managed: r.ours ? 'true' : 'false',
         ...(r.openings.length && { openings: String(r.openings.length) }),
+        ...(r.admission && { admission: r.admission }),
       },
     };
   });

@@ -1,6 +1,6 @@
 // Time-boxed exceptions: a namespace labelled with an expiry time (and annotated with a reason) is
 // not enforced until then. Anything else on that label is reported and ignored: never an exemption.
-import { EXCEPTION_FORMAT } from './guardrails.ts';
+import { EXCEPTION_FORMAT } from './admission.ts';
 import { EXCEPTION_EXPIRES_LABEL, EXCEPTION_REASON_ANNOTATION } from './labels.ts';
 import type { NamespaceView } from './types.ts';
 

@@ -47,6 +47,7 @@ describe('guardrails', () => {
         serviceAccount: { namespace: 'ops', name: 'isolation' },
         gatePolicies: { Locked_Down: 'allow-dns' },
         maxExceptionHours: 24,
+        tenantPolicies: {},
       },
     };
     const objects = guardrails(config);
@@ -54,6 +55,7 @@ describe('guardrails', () => {
       bindingName('Locked_Down', 'allow-dns'),
       'namespace-isolation-guarded-opt-out',
       'namespace-isolation-managed-policies',
+      'namespace-isolation-locked-down-tenant-policies',
     ]);
     expect(bindingName('Locked_Down', 'allow-dns')).toBe(
       'namespace-isolation-locked-down-pods-wait-for-allow-dns',

@@ -19,104 +19,44 @@ import {
   MANAGED_BY_VALUE,
   OPT_OUT_PERMISSION,
 } from './labels.ts';
+import {
+  binding,
+  cel,
+  celList,
+  entry,
+  exceptionVariables,
+  GUARDRAILS_SELECTOR,
+  type KubeObject,
+  meta,
+  neverGatedOf,
+  ours,
+  policy,
+  PREFIX,
+  slug,
+} from './admission.ts';
+import { tenantPolicyGuards } from './tenantpolicies.ts';
 import { gatePolicy, type PolicyConfig } from './profiles.ts';
 
-const ADMISSION = 'admissionregistration.k8s.io/v1';
-const PREFIX = 'namespace-isolation';
 export const OPT_OUT_ROLE = 'namespace-isolation-controller:opt-out';
 export const GATE_POLICY = `${PREFIX}-pods-wait-for-policies`;
 export const OPT_OUT_POLICY = `${PREFIX}-guarded-opt-out`;
 export const TAMPER_POLICY = `${PREFIX}-managed-policies`;
-const LABELS = {
-  'app.kubernetes.io/part-of': 'namespace-isolation-controller',
-  'app.kubernetes.io/component': 'guardrails',
-};
-/** Label selector (query form) for the objects `guardrails()` makes. */
-export const GUARDRAILS_SELECTOR = Object.entries(LABELS)
-  .map(([k, v]) => `${k}=${v}`)
-  .join(',');
-/** Expiry format: a UTC time in ISO 8601's basic format, the only one a label value can hold. */
-export const EXCEPTION_FORMAT =
-  /^[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]Z$/;
+export { GUARDRAILS_SELECTOR, type KubeObject };
 
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
-  [field: string]: unknown;
-}
-
-/** A CEL string literal. */
-const cel = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-const celList = (items: string[]) => `[${items.map(cel).join(', ')}]`;
-/** `obj.metadata.<map>[key]`, or '' when absent; `obj` may be null (oldObject on CREATE). */
-const entry = (obj: string, map: 'labels' | 'annotations', key: string) =>
-  `${obj} != null && has(${obj}.metadata.${map}) && ${cel(key)} in ${obj}.metadata.${map} ? ${obj}.metadata.${map}[${cel(key)}] : ''`;
 /** Binding names are DNS subdomains; profiles are label values (may hold "_" and capitals). */
 export const bindingName = (profile: string, gate: string) =>
-  `${PREFIX}-${profile.toLowerCase().replaceAll('_', '-')}-pods-wait-for-${gate}`;
+  `${PREFIX}-${slug(profile)}-pods-wait-for-${gate}`;
 
 const { group, resource, verb } = OPT_OUT_PERMISSION;
 const mayOptOut = (name: string) =>
   `authorizer.group(${cel(group)}).resource(${cel(resource)}).name(${name}).check(${cel(verb)}).allowed()`;
 const howToOptOut = `a platform admin bound to ClusterRole ${OPT_OUT_ROLE} can do it, or grant a time-boxed exception (label ${EXCEPTION_EXPIRES_LABEL})`;
 
-/**
- * The exception on `ns` (a namespace: the object written, or a Pod's namespaceObject), judged as
- * exceptions.ts judges it: `excepted` when well formed, with a reason, ending in the future and
- * within `maxHours`. CEL has no clock: the API server stamps the time of this very request on the
- * requester's managedFields entry of the object written, before admission, so the newest is now.
- */
-function exceptionVariables(ns: string, maxHours: number) {
-  return [
-    { name: 'expires', expression: entry(ns, 'labels', EXCEPTION_EXPIRES_LABEL) },
-    { name: 'reason', expression: entry(ns, 'annotations', EXCEPTION_REASON_ANNOTATION) },
-    { name: 'wellFormed', expression: `variables.expires.matches(${cel(EXCEPTION_FORMAT.source)})` },
-    {
-      // YYYYMMDDThhmmssZ → RFC 3339, which timestamp() reads.
-      name: 'until',
-      expression:
-        "timestamp(variables.expires.substring(0, 4) + '-' + variables.expires.substring(4, 6) + '-' + " +
-        "variables.expires.substring(6, 8) + 'T' + variables.expires.substring(9, 11) + ':' + " +
-        "variables.expires.substring(11, 13) + ':' + variables.expires.substring(13, 15) + 'Z')",
-    },
-    {
-      name: 'stamps',
-      expression:
-        'has(object.metadata.managedFields) ? object.metadata.managedFields.filter(f, has(f.time)).map(f, timestamp(string(f.time))) : []',
-    },
-    {
-      name: 'inTime',
-      expression:
-        `variables.stamps.size() > 0 && variables.stamps.all(t, t < variables.until) && ` +
-        `variables.stamps.exists(t, variables.until - t <= duration('${maxHours}h'))`,
-    },
-    {
-      name: 'excepted',
-      expression: `variables.wellFormed && variables.reason.trim() != '' && variables.inTime`,
-    },
-  ];
-}
-
 /** Everything `render guardrails` prints, in apply order (policies before their bindings). */
 export function guardrails(config: PolicyConfig): KubeObject[] {
   const { serviceAccount } = config.guardrails;
-  const neverGated = [...new Set([...config.excludedNamespaces, serviceAccount.namespace])].sort();
+  const neverGated = neverGatedOf(config);
   const profiles = Object.keys(config.profiles).sort();
-  const meta = (name: string) => ({ name, labels: LABELS });
-  const policy = (name: string, spec: object): KubeObject => ({
-    apiVersion: ADMISSION,
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: meta(name),
-    spec: { failurePolicy: 'Fail', ...spec },
-  });
-  const binding = (name: string, policyName: string, spec: object = {}): KubeObject => ({
-    apiVersion: ADMISSION,
-    kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: meta(name),
-    spec: { policyName, validationActions: ['Deny'], ...spec },
-  });
-  const ours = (obj: string) => `(${entry(obj, 'labels', MANAGED_BY_LABEL)}) == ${cel(MANAGED_BY_VALUE)}`;
   const label = config.selectorLabel;
 
   return [
@@ -259,5 +199,6 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
       ],
     }),
     binding(TAMPER_POLICY, TAMPER_POLICY),
+    ...tenantPolicyGuards(config),
   ];
 }

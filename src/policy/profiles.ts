@@ -56,6 +56,8 @@ export interface Guardrails {
   gatePolicies: Record<string, string>;
   /** The longest time-boxed exception admission accepts and the controller honours. */
   maxExceptionHours: number;
+  /** Profile → what admission does with a tenant's policy that opens it (tenantpolicies.ts; `warn` when absent). */
+  tenantPolicies: Record<string, 'deny' | 'warn' | 'audit' | 'off'>;
 }
 
 /** The policy whose presence lets pods start in a namespace of `profile`. */
@@ -143,6 +145,7 @@ export const defaultPolicySettings: PolicySettings = {
     serviceAccount: { namespace: 'namespace-isolation-controller', name: 'namespace-isolation-controller' },
     gatePolicies: {},
     maxExceptionHours: 168,
+    tenantPolicies: {},
   },
   dns: { preset: 'kube-dns', nodeLocalAddress: '169.254.20.10' },
 };

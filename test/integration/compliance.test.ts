@@ -78,8 +78,8 @@ describe('compliance reports', () => {
       rule: 'allow-all',
       result: 'fail',
       message:
-        'opens ingress to all pods from everyone (every pod of every namespace and every address) on all ports',
-      properties: { managed: 'false' },
+        'opens ingress to all pods from everyone (every pod of every namespace and every address) on all ports (admission only warns: guardrails.tenantPolicies is warn)',
+      properties: { managed: 'false', admission: 'warn' },
     });
     expect(await failing()).toBe(before + 1);
     const [event] = await eventually(async () => {

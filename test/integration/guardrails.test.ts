@@ -474,7 +474,7 @@ describe('check', () => {
   it('reports the guardrails in place, then a binding missing and one that differs', async () => {
     expect(await checkGuardrails(admin, defaultPolicyConfig)).toEqual({
       problems: 0,
-      report: 'guardrails: all 9 objects in place\n',
+      report: 'guardrails: all 15 objects in place\n',
     });
     await asAdmin(['delete', 'validatingadmissionpolicybinding', GATE]);
     // Changed under the field manager the restore below applies with, so that it takes the list back.
