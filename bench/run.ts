@@ -6,6 +6,7 @@
 //   npm run bench -- --sizes 100,1000 --drift-n 500 --rate 20 --duration 30 --churn 500/5000
 //   npm run bench -- --smoke                        N = 50, checks the write counts (CI)
 //   npm run bench -- --guardrails                   with the admission guardrails installed
+//   npm run bench -- --scenario admission           what the tenant-policy guard adds to a create
 //   npm run bench -- --profile /tmp/prof            a CPU profile (.cpuprofile) of each controller process
 //   npm run bench -- --paged-lists                  initial lists in pages rather than streamed
 import { spawnSync } from 'node:child_process';
@@ -17,9 +18,20 @@ import { MissingPrerequisiteError, repoRoot } from '../harness/gobuild.ts';
 import { configFile } from '../harness/process.ts';
 import { benchOptions, Cluster, deploymentNodeOptions, log } from './load.ts';
 import { churn, coldStart, drift, failover, floor, recovery } from './scenarios.ts';
+import { admissionLatency } from './admission.ts';
 import { wireLatency } from './wire.ts';
 
-const SCENARIOS = ['floor', 'drift', 'cold', 'churn', 'memory', 'recovery', 'failover', 'wire'] as const;
+const SCENARIOS = [
+  'floor',
+  'drift',
+  'cold',
+  'churn',
+  'memory',
+  'recovery',
+  'failover',
+  'wire',
+  'admission',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const o = parseArgs({
@@ -35,6 +47,7 @@ const o = parseArgs({
     'memory-sizes': { type: 'string', default: '1000,5000' },
     'failover-runs': { type: 'string', default: '3' },
     'wire-n': { type: 'string', default: '100' },
+    'admission-samples': { type: 'string', default: '1000' },
     'recovery-runs': { type: 'string', default: '3' },
     'floor-samples': { type: 'string', default: '200' },
     smoke: { type: 'boolean', default: false },
@@ -65,6 +78,7 @@ const size = {
   memory: list(o['memory-sizes']),
   failoverRuns: Number(o['failover-runs']),
   wire: Number(o['wire-n']),
+  admission: Number(o['admission-samples']),
   recoveryRuns: Number(o['recovery-runs']),
   floorSamples: smoke ? 20 : Number(o['floor-samples']),
 };
@@ -267,6 +281,16 @@ if (wanted.has('wire') && !smoke) {
     if (!(err instanceof MissingPrerequisiteError)) throw err;
     row('wire: not measured', err.message);
   }
+}
+
+if (wanted.has('admission') && !smoke) {
+  log(`admission: ${size.admission} NetworkPolicy creates without, then with the tenant-policy guard`);
+  const r = await admissionLatency(size.admission);
+  results.admission = r;
+  row(
+    `admission: NetworkPolicy create, ${r.samples} each, without / with the tenant-policy guard (p50 / p99)`,
+    `${r.withoutMs.p50} / ${r.withoutMs.p99} ms; ${r.withMs.p50} / ${r.withMs.p99} ms (added ${r.addedMs.p50} / ${r.addedMs.p99})`,
+  );
 }
 
 const table = [['what', 'figure', 'target', 'met'], ['---', '---', '---', '---'], ...rows]
