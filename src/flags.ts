@@ -83,6 +83,13 @@ export const FLAGS = {
     help: 'render: the namespace to render for (required); check: only this namespace',
     commands: ['render', 'check'],
   },
+  filename: {
+    type: 'string',
+    arg: 'PATH',
+    short: 'f',
+    help: 'check the manifests in this file or directory (recursive; - for stdin) instead of a cluster: the verdict of each labelled Namespace in them',
+    commands: ['check'],
+  },
   all: {
     type: 'boolean',
     help: 'the isolation verdict (pass, warn, fail) of every managed namespace, with its reasons',
@@ -117,7 +124,7 @@ export const FLAGS = {
     arg: 'FORMAT',
     short: 'o',
     default: 'table',
-    help: 'check --all and check --probe: table or json',
+    help: 'check --all, check -f and check --probe: table or json',
     commands: ['check'],
   },
   port: {

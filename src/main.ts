@@ -8,7 +8,8 @@ import { CannotProbe, probeDataplane } from './cli/dataplane.ts';
 import { checkDns } from './cli/dns.ts';
 import { probe } from './cli/probe.ts';
 import { livePolicyConfig, renderPolicyConfig } from './cli/live.ts';
-import { jsonReport, verdicts } from './cli/verdicts.ts';
+import { judgeFiles, readManifests } from './cli/files.ts';
+import { jsonReport, table as verdictTable, verdicts } from './cli/verdicts.ts';
 import type { PolicyConfig } from './policy/profiles.ts';
 import { table } from './probe/checks.ts';
 import { type Config, ConfigError, parseConfig, policyConfig, readConfigFile } from './config.ts';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
       fail(`render: ${err instanceof Error ? err.message : String(err)}`);
     });
     process.stdout.write(render(policy, flags.namespace, flags.profile));
+  } else if (command === 'check' && flags.filename !== undefined) {
+    process.exitCode = checkFiles(flags.filename, policyConfig(config), flags);
   } else if (command === 'check') {
     let client: KubeClient | undefined;
     try {
@@ -107,6 +110,30 @@ async function main(): Promise<void> {
   } else {
     await run(flags, config, file);
   }
+}
+
+/** check -f: the verdicts of the manifests, no cluster; exit 1 on a fail. */
+function checkFiles(path: string, policy: PolicyConfig, flags: Flags): number {
+  if (flags.all || flags.namespace || flags.dns || flags.probe)
+    throw new UsageError('check: -f judges files; --all, --dns, --probe and --namespace are for a cluster');
+  if (flags.output !== 'table' && flags.output !== 'json')
+    throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table or json`);
+  let found: ReturnType<typeof judgeFiles>;
+  try {
+    found = judgeFiles(
+      readManifests([path], () => readFileSync(0, 'utf8')),
+      policy,
+      Date.now(),
+    );
+  } catch (err) {
+    fail(`check -f: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  process.stdout.write(
+    flags.output === 'json'
+      ? `${JSON.stringify({ ...jsonReport(found.assessments), notes: found.notes }, null, 2)}\n`
+      : `${verdictTable(found.assessments)}${found.notes.map((n) => `note: ${n}\n`).join('')}`,
+  );
+  return found.failing > 0 ? 1 : 0;
 }
 
 /** check --probe: the table or JSON on stdout, progress on stderr; Ctrl-C deletes what it made. */

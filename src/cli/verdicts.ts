@@ -147,7 +147,7 @@ export function jsonReport(assessments: readonly Assessment[], dataplane?: Datap
 }
 
 /** One row per namespace, then one per further reason; a count per verdict at the end. */
-function table(assessments: Assessment[]): string {
+export function table(assessments: readonly Assessment[]): string {
   const rows = [['NAMESPACE', 'PROFILE', 'VERDICT', 'REASONS']];
   for (const a of assessments) {
     const [first = '', ...rest] = reasons(a);

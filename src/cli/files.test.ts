@@ -1,0 +1,89 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { render } from './index.ts';
+import { defaultPolicyConfig as config } from '../policy/profiles.ts';
+import { judgeFiles, readManifests } from './files.ts';
+
+const ns = (name: string, labels: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
+const policy = (namespace: string, name: string, spec: object) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace },
+  spec,
+});
+const verdicts = (objects: object[]) => judgeFiles(objects, config, Date.parse('2026-12-03T00:00:00Z'));
+
+describe('check -f', () => {
+  it('reads files and directories recursively, YAML streams, Lists and stdin', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nic-files-'));
+    mkdirSync(join(dir, 'base'));
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# empty\n',
+    );
+    writeFileSync(
+      join(dir, 'base', 'b.json'),
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [ns('b', {}), ns('c', {})] }),
+    );
+    writeFileSync(join(dir, 'README.md'), 'not a manifest');
+    const names = (o: { metadata?: { name?: string } }[]) => o.map((x) => x.metadata?.name);
+    expect(names(readManifests([dir], () => ''))).toEqual(['a', 'b', 'c']);
+    expect(names(readManifests(['-'], () => 'kind: Namespace\nmetadata: {name: d}\n'))).toEqual(['d']);
+    expect(() => readManifests(['-'], () => 'a: [\n'), 'names where it failed').toThrow(/^stdin: /);
+  });
+
+  it("judges each labelled namespace with the profile's policies as the controller writes them and the tenants' in the files", () => {
+    const found = verdicts([
+      ns('team-a', { isolation: 'strict' }),
+      ns('team-b', { isolation: 'strict' }),
+      ns('plain', {}),
+      policy('team-a', 'allow-all', { podSelector: {}, ingress: [{}] }),
+      policy('team-b', 'from-a', {
+        podSelector: {},
+        ingress: [
+          { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'team-a' } } }] },
+        ],
+      }),
+    ]);
+    expect(found.assessments.map((a) => `${a.namespace} ${a.verdict}`)).toEqual([
+      'team-a fail',
+      'team-b warn',
+    ]);
+    expect(found.failing).toBe(1);
+    // Read as the API server labels namespaces: by their name too.
+    expect(found.assessments[1]!.results.at(-1)!.message).toBe(
+      'opens ingress to all pods from namespace team-a on all ports',
+    );
+    expect(found.notes).toEqual([
+      'namespace selectors judged against the 3 namespaces in the files; the cluster may hold more',
+    ]);
+  });
+
+  it("takes render's output as it is, reports an edited copy, and a label that names no profile", () => {
+    const copies = render(config, 'team-a', 'strict')
+      .split('---\n')
+      .filter((d) => d.trim());
+    const rendered = copies.flatMap((text) => readManifests(['-'], () => text));
+    expect(verdicts([ns('team-a', { isolation: 'strict' }), ...rendered]).assessments[0]!.verdict).toBe(
+      'pass',
+    );
+    const edited = verdicts([
+      ns('team-a', { isolation: 'strict' }),
+      ns('team-c', { isolation: 'Strict' }),
+      policy('team-a', 'default-deny-all', { podSelector: {}, policyTypes: ['Ingress'] }),
+    ]);
+    expect(edited.assessments[0]!.verdict).toBe('warn');
+    expect(edited.assessments[0]!.results.at(-1)).toMatchObject({
+      policy: 'default-deny-all',
+      result: 'warn',
+    });
+    expect(edited.failing).toBe(1);
+    expect(edited.notes[0]).toMatch(/^namespace team-c: label isolation=Strict names no profile/);
+  });
+});
