@@ -96,32 +96,61 @@ async function containerEngine(log: Log): Promise<void> {
   );
 }
 
-const bundleStamp = join(repoRoot, '.cache', 'dist.sha256');
-const BUNDLE_INPUTS = ['src', 'scripts/build.ts', 'package-lock.json'];
+/** A product of one of scripts/, rebuilt when its inputs changed, its stamp under .cache/. */
+interface Built {
+  name: string;
+  inputs: string[];
+  script: string;
+  /** The folder the script writes (replaced whole), and the file that says it is there. */
+  outdir: string;
+  product: string;
+}
 
-/** dist/, as `npm run build` makes it, rebuilt when its inputs changed (the benchmark runs it). */
-export async function ensureBundle(log: Log): Promise<void> {
-  const want = await inputsHash(BUNDLE_INPUTS);
-  const dist = join(repoRoot, 'dist');
+/** dist/, as `npm run build` makes it (the benchmark and the image run it). */
+const BUNDLE: Built = {
+  name: 'bundle',
+  inputs: ['src', 'scripts/build.ts', 'package-lock.json'],
+  script: 'scripts/build.ts',
+  outdir: join(repoRoot, 'dist'),
+  product: 'main.js',
+};
+
+/** The single executable `kubectl-isolation`, as `npm run build:cli` makes it, for the tests. */
+const CLI: Built = {
+  name: 'kubectl-isolation',
+  inputs: ['src', 'scripts/build-cli.ts', 'package-lock.json'],
+  script: 'scripts/build-cli.ts',
+  outdir: join(repoRoot, '.cache', 'cli'),
+  product: 'kubectl-isolation',
+};
+
+export const ensureBundle = (log: Log) => ensureBuilt(BUNDLE, log);
+/** The path of kubectl-isolation, built if it is not yet. */
+export const ensureCli = (log: Log = () => undefined) => ensureBuilt(CLI, log);
+
+async function ensureBuilt(b: Built, log: Log): Promise<string> {
+  const want = await inputsHash(b.inputs);
+  const stamp = join(repoRoot, '.cache', `${b.name}.sha256`);
+  const product = join(b.outdir, b.product);
   const current = async () =>
-    existsSync(join(dist, 'main.js')) &&
-    (await readFile(bundleStamp, 'utf8').catch(() => '')).trim() === want;
-  if (await current()) return;
+    existsSync(product) && (await readFile(stamp, 'utf8').catch(() => '')).trim() === want;
+  if (await current()) return product;
   await withLock(
     locksDir,
-    'bundle',
+    b.name,
     async () => {
       if (await current()) return;
-      const partial = join(repoRoot, '.cache', `dist.${process.pid}.part`);
+      const partial = join(repoRoot, '.cache', `${b.name}.${process.pid}.part`);
       const node = join(repoRoot, 'node_modules', '.bin', 'node');
-      const { code, output } = await run(node, [join(repoRoot, 'scripts', 'build.ts'), '--outdir', partial]);
-      if (code !== 0) throw new Error(`npm run build failed (exit ${code}):\n${output}`);
-      await rm(dist, { recursive: true, force: true });
-      await rename(partial, dist);
-      await writeFile(bundleStamp, `${want}\n`);
+      const { code, output } = await run(node, [join(repoRoot, b.script), '--outdir', partial]);
+      if (code !== 0) throw new Error(`node ${b.script} failed (exit ${code}):\n${output}`);
+      await rm(b.outdir, { recursive: true, force: true });
+      await rename(partial, b.outdir);
+      await writeFile(stamp, `${want}\n`);
     },
     log,
   );
+  return product;
 }
 
 export interface Prerequisite {
@@ -156,6 +185,7 @@ export const TEST_PREREQUISITES: Prerequisite[] = [
   engine,
   ...[CONTROL_PLANE, KUBECTL, KUSTOMIZE, HELM].map(goProgram),
   { name: 'bundle', ensure: ensureBundle },
+  { name: CLI.name, ensure: ensureCli },
   image,
   ...NODE_PARTS,
 ];

@@ -27,8 +27,20 @@ function fail(message: string, withUsage = false): never {
   process.exit(2);
 }
 
+/** Built as `kubectl-isolation` (scripts/build-cli.ts): a kubectl plugin, which never runs the controller by default. */
+const PLUGIN = process.env.NIC_CLI_NAME === 'kubectl-isolation';
+
 async function main(): Promise<void> {
-  const parsed = parseFlags(process.argv.slice(2), process.env);
+  const args = process.argv.slice(2);
+  if (args[0] === 'version' && args.length === 1) {
+    process.stdout.write(`namespace-isolation-controller ${VERSION}\n`);
+    return;
+  }
+  if (PLUGIN && args.length === 0) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  const parsed = parseFlags(args, process.env);
   const { command, flags, target } = parsed;
   if (flags.help) {
     process.stdout.write(`${usage()}\n`);
@@ -223,12 +235,11 @@ async function run(flags: Flags, config: Config, file: StartOptions['configFile'
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-try {
-  await main();
-} catch (err) {
+// No top-level await: the single executable's bundle is CommonJS.
+main().catch((err: unknown) => {
   if (err instanceof UsageError) fail(err.message, true);
   if (err instanceof ConfigError || err instanceof KubeconfigError) fail(err.message);
   const where = err instanceof Error && 'address' in err ? ' (metrics or probe address in use?)' : '';
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}${where}\n`);
   process.exit(1);
-}
+});

@@ -1,0 +1,82 @@
+// kubectl-isolation, the single executable (npm run build:cli; provided before the tests like the
+// other tools): no Node.js or node_modules of its own to find, the subcommands and exit codes of
+// the command line, against the shared control plane.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureGoBinary, KUBECTL } from '../../harness/gobuild.ts';
+import { ensureCli } from '../../harness/prerequisites.ts';
+import { VERSION } from '../../src/version.ts';
+
+const kubeconfig = inject('kubeconfig');
+let binary: string;
+let dir: string;
+
+/** Runs the executable from an empty folder, with no PATH: it needs nothing but itself. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(binary, args, { cwd: dir, env: { HOME: dir } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+beforeAll(async () => {
+  binary = await ensureCli();
+  dir = await mkdtemp(join(tmpdir(), 'nic-cli-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('kubectl-isolation, one executable', () => {
+  it('says its version, and its usage when run without a command (never the controller)', async () => {
+    expect(await cli(['version'])).toMatchObject({
+      code: 0,
+      stdout: `namespace-isolation-controller ${VERSION}\n`,
+    });
+    const bare = await cli([]);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toMatch(/^usage: /);
+  });
+
+  it('judges manifests with check -f: exit 1 on a fail; a missing file is exit 2 saying so', async () => {
+    const file = join(dir, 'team.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {isolation: strict}}',
+        'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-all, namespace: team-a}\nspec: {podSelector: {}, ingress: [{}]}',
+      ].join('\n---\n'),
+    );
+    const found = await cli(['check', '-f', file]);
+    expect(found.stdout).toContain(
+      'team-a     strict   fail     allow-all: opens ingress to all pods from everyone',
+    );
+    expect(found.code).toBe(1);
+    const missing = await cli(['check', '-f', join(dir, 'absent.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('check -f: ENOENT: no such file or directory');
+  });
+
+  it('is found by the real kubectl as its plugin `kubectl isolation`, on PATH', async () => {
+    const kubectl = await ensureGoBinary(KUBECTL);
+    const run = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(
+        kubectl,
+        ['isolation', 'check', '--all', '--kubeconfig', kubeconfig],
+        { cwd: dir, env: { HOME: dir, PATH: dirname(binary) } },
+        (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+      ),
+    );
+    expect(run.stdout).toMatch(/^NAMESPACE +PROFILE +VERDICT +REASONS\n/);
+    expect([0, 1]).toContain(run.code);
+  });
+
+  it('checks a live cluster with --kubeconfig, as the bundled controller does', async () => {
+    const all = await cli(['check', '--all', '-o', 'json', '--kubeconfig', kubeconfig]);
+    expect(all.stderr).toBe('');
+    expect(JSON.parse(all.stdout)).toMatchObject({ kind: 'IsolationVerdicts' });
+    expect([0, 1]).toContain(all.code);
+  });
+});
