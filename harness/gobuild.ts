@@ -167,6 +167,14 @@ export const HELM: GoProgram = {
   },
 };
 
+/** The real krew, to install kubectl-isolation from its manifest and archive as a user would. */
+export const KREW: GoProgram = {
+  name: 'krew',
+  module: 'test/krew',
+  pkg: 'sigs.k8s.io/krew/cmd/krew',
+  coldBuild: 'about 20 seconds',
+};
+
 // ---- the test node (harness/node.ts): ../shared/NODE.md says what was found to work ----
 
 /** A tool of the control plane's module, at its release: the kubelet and kube-proxy. */

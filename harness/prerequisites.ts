@@ -11,6 +11,7 @@ import {
   ensureGoBinary,
   type GoProgram,
   HELM,
+  KREW,
   KUBECTL,
   KUSTOMIZE,
   locksDir,
@@ -118,7 +119,7 @@ const BUNDLE: Built = {
 /** The single executable `kubectl-isolation`, as `npm run build:cli` makes it, for the tests. */
 const CLI: Built = {
   name: 'kubectl-isolation',
-  inputs: ['src', 'scripts/build-cli.ts', 'package-lock.json'],
+  inputs: ['src', 'scripts/build-cli.ts', 'package-lock.json', 'LICENSE'],
   script: 'scripts/build-cli.ts',
   outdir: join(repoRoot, '.cache', 'cli'),
   product: 'kubectl-isolation',
@@ -183,7 +184,7 @@ const NODE_PARTS: Prerequisite[] = [
 /** Everything `npm test` needs, in the order it is provided. */
 export const TEST_PREREQUISITES: Prerequisite[] = [
   engine,
-  ...[CONTROL_PLANE, KUBECTL, KUSTOMIZE, HELM].map(goProgram),
+  ...[CONTROL_PLANE, KUBECTL, KUSTOMIZE, HELM, KREW].map(goProgram),
   { name: 'bundle', ensure: ensureBundle },
   { name: CLI.name, ensure: ensureCli },
   image,

@@ -1,12 +1,13 @@
 // kubectl-isolation, the single executable (npm run build:cli; provided before the tests like the
 // other tools): no Node.js or node_modules of its own to find, the subcommands and exit codes of
-// the command line, against the shared control plane.
+// the command line, against the shared control plane; found by the real kubectl as its plugin, and
+// installed by the real krew from the manifest and archive the build makes.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureGoBinary, KUBECTL } from '../../harness/gobuild.ts';
+import { ensureGoBinary, KREW, KUBECTL } from '../../harness/gobuild.ts';
 import { ensureCli } from '../../harness/prerequisites.ts';
 import { VERSION } from '../../src/version.ts';
 
@@ -14,14 +15,17 @@ const kubeconfig = inject('kubeconfig');
 let binary: string;
 let dir: string;
 
-/** Runs the executable from an empty folder, with no PATH: it needs nothing but itself. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(binary, args, { cwd: dir, env: { HOME: dir } }, (err, stdout, stderr) =>
+/** Runs `program` from the test's empty folder, with only `env`. */
+function run(program: string, args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile(program, args, { cwd: dir, env }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
 }
+
+/** The executable with no PATH: it needs nothing but itself. */
+const cli = (args: string[]) => run(binary, args, { HOME: dir });
 
 beforeAll(async () => {
   binary = await ensureCli();
@@ -60,17 +64,37 @@ describe('kubectl-isolation, one executable', () => {
   });
 
   it('is found by the real kubectl as its plugin `kubectl isolation`, on PATH', async () => {
-    const kubectl = await ensureGoBinary(KUBECTL);
-    const run = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile(
-        kubectl,
-        ['isolation', 'check', '--all', '--kubeconfig', kubeconfig],
-        { cwd: dir, env: { HOME: dir, PATH: dirname(binary) } },
-        (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
-      ),
+    const all = await run(
+      await ensureGoBinary(KUBECTL),
+      ['isolation', 'check', '--all', '--kubeconfig', kubeconfig],
+      {
+        HOME: dir,
+        PATH: dirname(binary),
+      },
     );
-    expect(run.stdout).toMatch(/^NAMESPACE +PROFILE +VERDICT +REASONS\n/);
-    expect([0, 1]).toContain(run.code);
+    expect(all.stdout).toMatch(/^NAMESPACE +PROFILE +VERDICT +REASONS\n/);
+    expect([0, 1]).toContain(all.code);
+  });
+
+  it('installs with the real krew from its manifest and archive, offline, and runs as `kubectl isolation`', async () => {
+    const out = dirname(binary);
+    const archive = (await readdir(out)).find((f) => f.endsWith('.tar.gz'))!;
+    const root = join(dir, 'krew');
+    const installed = await run(
+      await ensureGoBinary(KREW),
+      ['install', `--manifest=${join(out, 'isolation.yaml')}`, `--archive=${join(out, archive)}`],
+      { KREW_ROOT: root, HOME: dir },
+    );
+    expect(installed.stderr).toContain('Installed plugin: isolation');
+    expect(installed.code).toBe(0);
+    const kubectl = await ensureGoBinary(KUBECTL);
+    const version = await run(kubectl, ['isolation', 'version'], { HOME: dir, PATH: join(root, 'bin') });
+    expect(version.stdout).toBe(`namespace-isolation-controller ${VERSION}\n`);
+    const all = await run(kubectl, ['isolation', 'check', '--all', '--kubeconfig', kubeconfig], {
+      HOME: dir,
+      PATH: join(root, 'bin'),
+    });
+    expect(all.stdout).toMatch(/^NAMESPACE +PROFILE +VERDICT +REASONS\n/);
   });
 
   it('checks a live cluster with --kubeconfig, as the bundled controller does', async () => {
