@@ -45,7 +45,12 @@ export class ConfigError extends Error {
 export function parseConfig(doc: unknown, source: string): Config {
   const result = configSchema.safeParse(doc ?? {}, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  throw new ConfigError(source, describeIssues(result.error.issues));
+}
+
+/** One line per problem zod found: the field, what is wrong, the value. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
     const field = issue.path.length ? issue.path.join('.') : '(top level)';
     const value =
       'input' in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : '';
@@ -57,7 +62,6 @@ export function parseConfig(doc: unknown, source: string): Config {
           : issue.message;
     return `${field}: ${message}${issue.code === 'unrecognized_keys' ? '' : value}`;
   });
-  throw new ConfigError(source, problems);
 }
 
 export function loadConfig(path: string): Config {

@@ -73,7 +73,8 @@ const rules = {
     z.array(z.strictObject({ to: z.optional(z.array(peer)), ports: z.optional(z.array(port)) })),
   ),
 };
-const spec = z.strictObject({
+/** A NetworkPolicy's spec, as the API server would take it (check -f reads them from files too). */
+export const spec = z.strictObject({
   podSelector: selector,
   policyTypes: z.optional(z.array(z.enum(['Ingress', 'Egress']))),
   ...rules,

@@ -38,6 +38,17 @@ describe('check -f', () => {
     expect(() => readManifests(['-'], () => 'a: [\n'), 'names where it failed').toThrow(/^stdin: /);
   });
 
+  it('judges nothing from files holding a policy the API server would refuse, naming each field', () => {
+    const bad =
+      'kind: NetworkPolicy\nmetadata: {name: bad, namespace: a}\nspec: {podSelector: {}, ingress: [{ports: [{port: 70000}], form: []}]}\n';
+    expect(() => readManifests(['-'], () => bad)).toThrow(
+      [
+        'stdin: NetworkPolicy a/bad: spec.ingress.0.ports.0.port: Too big: expected number to be <=65535 (got 70000)',
+        'stdin: NetworkPolicy a/bad: spec.ingress.0: unknown field form: remove or correct it',
+      ].join('\n'),
+    );
+  });
+
   it("judges each labelled namespace with the profile's policies as the controller writes them and the tenants' in the files", () => {
     const found = verdicts([
       ns('team-a', { isolation: 'strict' }),

@@ -8,6 +8,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { describeIssues } from '../config.ts';
+import { spec } from '../configschema.ts';
 import { namespaceView, type NamespaceObject } from '../kube/objects.ts';
 import { driftOf } from '../policy/compare.ts';
 import { type Assessment, assess, type Result } from '../policy/compliance.ts';
@@ -51,13 +53,28 @@ export function readManifests(paths: readonly string[], stdin: () => string): Ma
   for (const path of paths) walk(path);
   const unpack = (m: Manifest): Manifest[] =>
     m.kind?.endsWith('List') && Array.isArray(m.items) ? m.items.flatMap(unpack) : [m];
-  return texts.flatMap(([path, text]) =>
+  const problems: string[] = [];
+  const objects = texts.flatMap(([path, text]) =>
     parseAllDocuments(text).flatMap((doc) => {
       if (doc.errors.length) throw new Error(`${path}: ${doc.errors[0]!.message}`);
       const value = doc.toJS() as Manifest | null;
-      return value && typeof value === 'object' ? unpack(value) : [];
+      const found = value && typeof value === 'object' ? unpack(value) : [];
+      problems.push(...found.flatMap((o) => refused(path, o)));
+      return found;
     }),
   );
+  // Nothing is judged from files that hold a policy the API server would refuse.
+  if (problems.length) throw new Error(problems.join('\n'));
+  return objects;
+}
+
+/** Why the API server would refuse `o`, a NetworkPolicy: one line per problem, naming the field. */
+function refused(path: string, o: Manifest & { spec?: unknown }): string[] {
+  if (o.kind !== 'NetworkPolicy') return [];
+  const name = `NetworkPolicy ${o.metadata?.namespace ?? '(no namespace)'}/${o.metadata?.name ?? '(no name)'}`;
+  if (!o.metadata?.name) return [`${path}: ${name}: metadata.name is required`];
+  const result = spec.safeParse(o.spec ?? {}, { reportInput: true });
+  return result.success ? [] : describeIssues(result.error.issues).map((p) => `${path}: ${name}: spec.${p}`);
 }
 
 export function judgeFiles(objects: readonly Manifest[], config: PolicyConfig, now: number): FileVerdicts {
