@@ -87,7 +87,7 @@ export const FLAGS = {
     type: 'string',
     arg: 'PATH',
     short: 'f',
-    help: 'check the manifests in this file or directory (recursive; - for stdin) instead of a cluster: the verdict of each labelled Namespace in them',
+    help: 'judge manifests (a file, a directory, - for stdin) instead of a cluster',
     commands: ['check'],
   },
   all: {
