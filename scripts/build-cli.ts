@@ -19,6 +19,7 @@ const { outdir } = parseArgs({
   options: { outdir: { type: 'string', default: join(root, 'dist-cli') } },
 }).values;
 const CLI_NAME = 'kubectl-isolation';
+const COMPLETER = 'kubectl_complete-isolation';
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
@@ -58,7 +59,9 @@ await Promise.all([blob, config, bundle].map((f) => rm(f)));
 const platform = `${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}`;
 const archive = join(outdir, `${CLI_NAME}-${platform}.tar.gz`);
 await copyFile(join(root, 'LICENSE'), join(outdir, 'LICENSE'));
-execFileSync('tar', ['-czf', archive, '-C', outdir, CLI_NAME, 'LICENSE']);
+// kubectl (1.26+) completes a plugin's arguments by running kubectl_complete-<plugin> from PATH.
+await writeFile(join(outdir, COMPLETER), `#!/bin/sh\nexec ${CLI_NAME} __complete "$@"\n`, { mode: 0o755 });
+execFileSync('tar', ['-czf', archive, '-C', outdir, CLI_NAME, COMPLETER, 'LICENSE']);
 const sha256 = createHash('sha256')
   .update(await readFile(archive))
   .digest('hex');
@@ -89,6 +92,7 @@ spec:
       bin: ${CLI_NAME}
       files:
         - { from: ${CLI_NAME}, to: . }
+        - { from: ${COMPLETER}, to: . }
         - { from: LICENSE, to: . }
 `;
 }

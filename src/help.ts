@@ -15,6 +15,7 @@ export function usage(): string {
     '       namespace-isolation-controller check --probe [--profile P] [--image IMAGE] [-o table|json] [--config PATH] [--kubeconfig PATH]',
     '       namespace-isolation-controller check -f FILE|DIR|- [-o table|json] [--config PATH]     no cluster: manifests before merge',
     '       namespace-isolation-controller version',
+    '       namespace-isolation-controller completion bash|zsh          a script: source <(namespace-isolation-controller completion bash)',
     '       namespace-isolation-controller probe serve [--port N]',
     '       namespace-isolation-controller probe connect HOST:PORT... [--udp | --http PATH] [--timeout MS] [--until blocked|through | --trace] [--within MS]',
     '       namespace-isolation-controller probe resolve NAME... [--tcp] [--server IP] [--timeout MS]',

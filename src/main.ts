@@ -14,6 +14,7 @@ import type { PolicyConfig } from './policy/profiles.ts';
 import { table } from './probe/checks.ts';
 import { type Config, ConfigError, parseConfig, policyConfig, readConfigFile } from './config.ts';
 import { type Flags, parseFlags, UsageError } from './flags.ts';
+import { complete, completionScript, SHELLS } from './completion.ts';
 import { usage } from './help.ts';
 import { KubeClient, KubeconfigError, loadKubeConfig } from './kube/client.ts';
 import { SERVICE_ACCOUNT_DIR } from './kube/kubeconfig.ts';
@@ -34,6 +35,18 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === 'version' && args.length === 1) {
     process.stdout.write(`namespace-isolation-controller ${VERSION}\n`);
+    return;
+  }
+  if (args[0] === '__complete') {
+    process.stdout.write(complete(args.slice(1)));
+    return;
+  }
+  if (args[0] === 'completion') {
+    const shell = SHELLS.find((s) => s === args[1]);
+    if (!shell || args.length !== 2) throw new UsageError('completion: want bash or zsh');
+    process.stdout.write(
+      completionScript(shell, PLUGIN ? 'kubectl-isolation' : 'namespace-isolation-controller'),
+    );
     return;
   }
   if (PLUGIN && args.length === 0) {

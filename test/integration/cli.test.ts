@@ -97,6 +97,23 @@ describe('kubectl-isolation, one executable', () => {
     expect(all.stdout).toMatch(/^NAMESPACE +PROFILE +VERDICT +REASONS\n/);
   });
 
+  it('completes in the real bash from its own flag table: source <(kubectl-isolation completion bash)', async () => {
+    const script = [
+      `source <("${binary}" completion bash)`,
+      `COMP_WORDS=("${binary}" check --pr); COMP_CWORD=2; _kubectl_isolation; echo "\${COMPREPLY[*]}"`,
+      `COMP_WORDS=("${binary}" check -o ""); COMP_CWORD=3; _kubectl_isolation; echo "\${COMPREPLY[*]}"`,
+    ].join('\n');
+    const r = await run('/bin/bash', ['-c', script], { HOME: dir, PATH: '/usr/bin:/bin' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('--profile --probe\ntable json\n');
+    // kubectl's own completion of `kubectl isolation …`, through kubectl_complete-isolation on PATH.
+    const kubectl = await run(await ensureGoBinary(KUBECTL), ['__complete', 'isolation', 'check', '--pr'], {
+      HOME: dir,
+      PATH: `${dirname(binary)}:/usr/bin:/bin`,
+    });
+    expect(kubectl.stdout).toBe('--profile\n--probe\n:4\n');
+  });
+
   it('checks a live cluster with --kubeconfig, as the bundled controller does', async () => {
     const all = await cli(['check', '--all', '-o', 'json', '--kubeconfig', kubeconfig]);
     expect(all.stderr).toBe('');
