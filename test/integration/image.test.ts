@@ -153,4 +153,33 @@ describe('the image', () => {
     for (const name of [ns, leaseNamespace])
       await admin.request('DELETE', resourcePath('Namespace', undefined, name));
   }, 180_000);
+
+  it('runs the command line too, for teams that allow only images: check --all, check -f', async () => {
+    const config = await execKubeconfig(dir);
+    const manifests = join(dir, 'manifests.yaml');
+    await writeFile(
+      manifests,
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {isolation: strict}}\n',
+    );
+    await chmod(manifests, 0o644);
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const [bin, ...pre] = engine.command;
+        const mounts = ['-v', `${config}:/kube/config:ro`, '-v', `${manifests}:/work/manifests.yaml:ro`];
+        const child = spawn(bin, [...pre, 'run', '--rm', '--network=host', ...mounts, image, ...args], {
+          env: engine.env,
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+    // The shared cluster holds other tests' failing namespaces: exit 1 is a verdict, not an error.
+    const all = await cli(['check', '--all', '-o', 'json', '--kubeconfig', '/kube/config']);
+    expect(JSON.parse(all.out), all.out).toMatchObject({ kind: 'IsolationVerdicts' });
+    expect([0, 1]).toContain(all.code);
+    const files = await cli(['check', '-f', '/work/manifests.yaml']);
+    expect(files.out).toContain('team-a     strict   pass');
+    expect(files.code).toBe(0);
+  }, 120_000);
 });
