@@ -43,6 +43,14 @@ export const binding = (name: string, policyName: string, spec: object = {}): Ku
   spec: { policyName, validationActions: ['Deny'], ...spec },
 });
 
+/** A matchConstraints resource rule: `operations` on `resource` of API group `group` (v1). */
+export const rule = (group: string, resource: string, operations: string[]) => ({
+  apiGroups: [group],
+  apiVersions: ['v1'],
+  operations,
+  resources: [resource],
+});
+
 /** Names are DNS subdomains; profiles are label values (may hold "_" and capitals). */
 export const slug = (profile: string) => profile.toLowerCase().replaceAll('_', '-');
 

@@ -32,6 +32,7 @@ import {
   ours,
   policy,
   PREFIX,
+  rule,
   slug,
 } from './admission.ts';
 import { tenantPolicyGuards } from './tenantpolicies.ts';
@@ -69,9 +70,7 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
     policy(GATE_POLICY, {
       paramKind: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
       matchConstraints: {
-        resourceRules: [
-          { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] },
-        ],
+        resourceRules: [rule('', 'pods', ['CREATE'])],
       },
       variables: exceptionVariables('namespaceObject', config.guardrails.maxExceptionHours),
       validations: [
@@ -106,14 +105,7 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
     }),
     policy(OPT_OUT_POLICY, {
       matchConstraints: {
-        resourceRules: [
-          {
-            apiGroups: [''],
-            apiVersions: ['v1'],
-            operations: ['CREATE', 'UPDATE'],
-            resources: ['namespaces'],
-          },
-        ],
+        resourceRules: [rule('', 'namespaces', ['CREATE', 'UPDATE'])],
       },
       variables: [
         { name: 'was', expression: entry('oldObject', 'labels', label) },
@@ -164,14 +156,7 @@ export function guardrails(config: PolicyConfig): KubeObject[] {
     binding(OPT_OUT_POLICY, OPT_OUT_POLICY),
     policy(TAMPER_POLICY, {
       matchConstraints: {
-        resourceRules: [
-          {
-            apiGroups: ['networking.k8s.io'],
-            apiVersions: ['v1'],
-            operations: ['CREATE', 'UPDATE', 'DELETE'],
-            resources: ['networkpolicies'],
-          },
-        ],
+        resourceRules: [rule('networking.k8s.io', 'networkpolicies', ['CREATE', 'UPDATE', 'DELETE'])],
       },
       matchConditions: [
         { name: 'a-managed-policy', expression: `${ours('oldObject')} || ${ours('object')}` },

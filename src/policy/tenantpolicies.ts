@@ -21,6 +21,7 @@ import {
   ours,
   policy,
   PREFIX,
+  rule,
   slug,
 } from './admission.ts';
 import { type Direction, policyTypes, rulesOf } from './grants.ts';
@@ -143,14 +144,7 @@ export function tenantPolicyGuards(config: PolicyConfig): KubeObject[] {
       return [
         policy(name, {
           matchConstraints: {
-            resourceRules: [
-              {
-                apiGroups: ['networking.k8s.io'],
-                apiVersions: ['v1'],
-                operations: ['CREATE', 'UPDATE'],
-                resources: ['networkpolicies'],
-              },
-            ],
+            resourceRules: [rule('networking.k8s.io', 'networkpolicies', ['CREATE', 'UPDATE'])],
           },
           matchConditions: [
             // The controller's own policies are the tamper policy's (managed-policies).
