@@ -34,6 +34,12 @@ export const FLAGS = {
     help: 'kubeconfig (the variable may list files separated by ":"); in a pod, its ServiceAccount when absent',
     commands: ['run', 'render', 'check'],
   },
+  context: {
+    type: 'string',
+    arg: 'NAME',
+    help: "the kubeconfig's context to use (its current-context when absent), as kubectl's",
+    commands: ['render', 'check'],
+  },
   'metrics-bind-address': {
     type: 'string',
     arg: 'ADDR',
@@ -80,6 +86,7 @@ export const FLAGS = {
   namespace: {
     type: 'string',
     arg: 'NAME',
+    short: 'n',
     help: 'render: the namespace to render for (required); check: only this namespace',
     commands: ['render', 'check'],
   },

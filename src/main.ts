@@ -74,17 +74,19 @@ async function main(): Promise<void> {
   } else if (command === 'render') {
     if (!flags.namespace) throw new UsageError('render: --namespace is required');
     // A profile with allow-kube-apiserver reads the API server's addresses from the cluster.
-    const policy = await renderPolicyConfig(config, flags.profile, flags.kubeconfig).catch((err: unknown) => {
-      if (err instanceof UsageError) throw err;
-      fail(`render: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    const policy = await renderPolicyConfig(config, flags.profile, flags.kubeconfig, flags.context).catch(
+      (err: unknown) => {
+        if (err instanceof UsageError) throw err;
+        fail(`render: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
     process.stdout.write(render(policy, flags.namespace, flags.profile));
   } else if (command === 'check' && flags.filename !== undefined) {
     process.exitCode = checkFiles(flags.filename, policyConfig(config), flags);
   } else if (command === 'check') {
     let client: KubeClient | undefined;
     try {
-      client = new KubeClient(loadKubeConfig(flags.kubeconfig));
+      client = new KubeClient(loadKubeConfig(flags.kubeconfig, flags.context));
       if ([flags.all, flags.namespace, flags.dns, flags.probe].filter(Boolean).length > 1)
         throw new UsageError('check: --all, --dns, --probe and --namespace exclude each other');
       if (flags.output !== 'table' && flags.output !== 'json')

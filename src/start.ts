@@ -263,8 +263,7 @@ async function serveEndpoints(
 async function dataplaneStatus(client: KubeClient, config: Config): Promise<DataplaneStatus> {
   const status = new DataplaneStatus();
   if (!config.probe) return status;
-  const held = await client.get<ClusterPolicyReport>(REPORT_PATH).catch(() => undefined);
-  const finding = findingOf(held);
+  const finding = findingOf(await client.get<ClusterPolicyReport>(REPORT_PATH).catch(() => undefined));
   if (finding) status.set(finding);
   return status;
 }

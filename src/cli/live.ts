@@ -23,6 +23,7 @@ export async function renderPolicyConfig(
   config: Config,
   profile: string,
   kubeconfig: string | undefined,
+  context?: string,
 ): Promise<PolicyConfig> {
   if (!config.profiles[profile]?.includes(KUBE_APISERVER_POLICY)) return policyConfig(config);
   if (!kubeconfig) {
@@ -31,7 +32,7 @@ export async function renderPolicyConfig(
         'pass --kubeconfig (or set KUBECONFIG) so that they are read from the cluster as the controller reads them',
     );
   }
-  const client = new KubeClient(loadKubeConfig(kubeconfig));
+  const client = new KubeClient(loadKubeConfig(kubeconfig, context));
   try {
     const live = await livePolicyConfig(client, config);
     if (!live.policies[KUBE_APISERVER_POLICY]?.egress?.length) {

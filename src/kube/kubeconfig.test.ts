@@ -151,6 +151,30 @@ describe('kubeconfig as users have it', () => {
     expect(headers).toEqual([['Authorization', 'Bearer from-two']]);
   });
 
+  it('uses the context --context names instead of the current one, and names the ones there are', async () => {
+    const dir = await folder();
+    const path = join(dir, 'config');
+    await writeFile(
+      path,
+      stringify({
+        'current-context': 'dev',
+        contexts: [
+          { name: 'dev', context: { cluster: 'dev' } },
+          { name: 'prod', context: { cluster: 'prod' } },
+        ],
+        clusters: [
+          { name: 'dev', cluster: { server: 'https://dev' } },
+          { name: 'prod', cluster: { server: 'https://prod' } },
+        ],
+      }),
+    );
+    expect(fromKubeconfig(path).server).toBe('https://dev');
+    expect(fromKubeconfig(path, 'prod').server).toBe('https://prod');
+    expect(() => fromKubeconfig(path, 'stage')).toThrow(
+      `--context stage: kubeconfig ${path} defines no such context (defined: dev, prod)`,
+    );
+  });
+
   it('impersonates as client-go does: a user, a uid, one header per group, extras', async () => {
     const path = await kubeconfig(
       await folder(),

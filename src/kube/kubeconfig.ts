@@ -47,9 +47,14 @@ const USER_FIELDS = new Set([
   'extensions',
 ]);
 
-/** Kubeconfig files (`a:b` lists too) when given, otherwise the in-cluster ServiceAccount. */
-export function loadKubeConfig(paths?: string): ClusterAccess {
-  if (paths) return fromKubeconfig(paths);
+/**
+ * Kubeconfig files (`a:b` lists too) when given, otherwise the in-cluster ServiceAccount; `context`
+ * instead of the current-context, as kubectl's --context.
+ */
+export function loadKubeConfig(paths?: string, context?: string): ClusterAccess {
+  if (paths) return fromKubeconfig(paths, context);
+  if (context)
+    throw new KubeconfigError(`--context ${context}: no kubeconfig given (--kubeconfig or KUBECONFIG)`);
   if (!process.env.KUBERNETES_SERVICE_HOST) {
     throw new KubeconfigError(
       'no kubeconfig given (--kubeconfig or KUBECONFIG) and not running in a cluster',
@@ -83,7 +88,7 @@ interface KubeconfigFile {
  * The current context of one kubeconfig or a list of them (separated by ":"), merged as kubectl
  * merges them: the first file to set current-context, or to name a cluster, user or context, wins.
  */
-export function fromKubeconfig(paths: string): ClusterAccess {
+export function fromKubeconfig(paths: string, chosen?: string): ClusterAccess {
   const files = paths.split(delimiter).filter(Boolean);
   let current: string | undefined;
   const contexts = new Map<string, { cluster?: string; user?: string }>();
@@ -106,6 +111,11 @@ export function fromKubeconfig(paths: string): ClusterAccess {
       if (!users.has(u.name)) users.set(u.name, { name: u.name, file, fields: u.user ?? {} });
   }
   const where = `kubeconfig ${paths}`;
+  if (chosen && !contexts.has(chosen))
+    throw new KubeconfigError(
+      `--context ${chosen}: ${where} defines no such context (defined: ${[...contexts.keys()].join(', ')})`,
+    );
+  current = chosen ?? current;
   if (!current)
     throw new KubeconfigError(`${where}: current-context is not set: set it to one of its contexts`);
   const context = contexts.get(current);

@@ -3,10 +3,11 @@
 // the command line, against the shared control plane; found by the real kubectl as its plugin, and
 // installed by the real krew from the manifest and archive the build makes.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
 import { ensureGoBinary, KREW, KUBECTL } from '../../harness/gobuild.ts';
 import { ensureCli } from '../../harness/prerequisites.ts';
 import { VERSION } from '../../src/version.ts';
@@ -119,5 +120,25 @@ describe('kubectl-isolation, one executable', () => {
     expect(all.stderr).toBe('');
     expect(JSON.parse(all.stdout)).toMatchObject({ kind: 'IsolationVerdicts' });
     expect([0, 1]).toContain(all.code);
+    // kubectl's --context: the one named, or exit 2 naming those there are.
+    const current = (parse(await readFile(kubeconfig, 'utf8')) as { 'current-context': string })[
+      'current-context'
+    ];
+    const named = await cli([
+      'check',
+      '--all',
+      '-o',
+      'json',
+      '--kubeconfig',
+      kubeconfig,
+      '--context',
+      current,
+    ]);
+    expect(JSON.parse(named.stdout)).toMatchObject({ kind: 'IsolationVerdicts' });
+    const absent = await cli(['check', '--all', '--kubeconfig', kubeconfig, '--context', 'nowhere']);
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toContain(
+      `--context nowhere: kubeconfig ${kubeconfig} defines no such context (defined: ${current})`,
+    );
   });
 });
