@@ -11,13 +11,15 @@ export class DataplaneStatus {
     this.listeners.push(listener);
   }
 
+  /** A run's finding; one that could not judge says nothing of the wire: the last judgement stands. */
   set(finding: DataplaneFinding): void {
+    if (finding.result === 'error') return;
     const before = this.notEnforced()?.failed.join();
     this.finding = finding;
     if (before !== this.notEnforced()?.failed.join()) for (const listener of this.listeners) listener();
   }
 
-  /** The last run's finding while it was `not-enforced`; an error says nothing about the wire. */
+  /** The last judgement while it is `not-enforced`. */
   notEnforced(): DataplaneFinding | undefined {
     return this.finding?.result === 'not-enforced' ? this.finding : undefined;
   }
