@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +33,11 @@ describe('check -f', () => {
     );
     writeFileSync(join(dir, 'README.md'), 'not a manifest');
     const names = (o: { metadata?: { name?: string } }[]) => o.map((x) => x.metadata?.name);
-    expect(names(readManifests([dir], () => ''))).toEqual(['a', 'b', 'c']);
+    try {
+      expect(names(readManifests([dir], () => ''))).toEqual(['a', 'b', 'c']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(names(readManifests(['-'], () => 'kind: Namespace\nmetadata: {name: d}\n'))).toEqual(['d']);
     expect(() => readManifests(['-'], () => 'a: [\n'), 'names where it failed').toThrow(/^stdin: /);
   });
