@@ -11,8 +11,7 @@ import { controllers } from './controllers/index.ts';
 import { UsageError } from './flags.ts';
 import type { Deps } from './controllers/deps.ts';
 import { DataplaneStatus } from './controllers/dataplane/status.ts';
-import { type ClusterPolicyReport, findingOf } from './probe/report.ts';
-import { REPORT_PATH } from './controllers/dataplane/writer.ts';
+import { type ClusterPolicyReport, DATAPLANE_REPORT_PATH } from './probe/report.ts';
 import { PolicyStatus } from './controllers/status.ts';
 import { availability } from './kube/discovery.ts';
 import { KubeClient, loadKubeConfig, type ResponseObserver } from './kube/client.ts';
@@ -75,7 +74,11 @@ export async function start(options: StartOptions): Promise<Running> {
   registerProcessMetrics(registry, VERSION);
   const { client, eventsClient, answer } = connect(options, registry);
   const events = eventRecorder(eventsClient, registry, log);
-  const [reports, apiServer] = await Promise.all([policyReports(client, log), apiServerWatch(client, log)]);
+  const [reports, apiServer, dataplane] = await Promise.all([
+    policyReports(client, log),
+    apiServerWatch(client, log),
+    heldDataplaneReport(client, config),
+  ]);
   const unusable = apiServerProblem(config, apiServer);
   if (unusable) throw new ConfigError(options.configFile?.path ?? 'the configuration', [unusable]);
   const policy = new PolicySource(config);
@@ -88,7 +91,7 @@ export async function start(options: StartOptions): Promise<Running> {
     events,
     status: new PolicyStatus(),
     reports,
-    dataplane: await dataplaneStatus(client, config),
+    dataplane: new DataplaneStatus(dataplane),
   };
   const manager = newManager(deps, registry, log);
   answer.heard = () => manager.answered();
@@ -256,16 +259,13 @@ async function serveEndpoints(
   }
 }
 
-/**
- * What the last dataplane probe found, from its ClusterPolicyReport: a restart while the profile
- * is not enforced neither drops the PolicyReports' dataplane result nor writes them twice.
- */
-async function dataplaneStatus(client: KubeClient, config: Config): Promise<DataplaneStatus> {
-  const status = new DataplaneStatus();
-  if (!config.probe) return status;
-  const finding = findingOf(await client.get<ClusterPolicyReport>(REPORT_PATH).catch(() => undefined));
-  if (finding) status.set(finding);
-  return status;
+/** The dataplane probe's ClusterPolicyReport as the API server holds it, where the probe is on. */
+async function heldDataplaneReport(
+  client: KubeClient,
+  config: Config,
+): Promise<ClusterPolicyReport | undefined> {
+  if (!config.probe) return undefined;
+  return client.get<ClusterPolicyReport>(DATAPLANE_REPORT_PATH).catch(() => undefined);
 }
 
 /** Whether PolicyReports can be written: said once, either way. */

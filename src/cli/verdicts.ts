@@ -16,7 +16,12 @@ import {
   VERDICTS,
 } from '../policy/compliance.ts';
 import { select } from '../policy/desired.ts';
-import { type ClusterPolicyReport, type DataplaneFinding, findingOf } from '../probe/report.ts';
+import {
+  type ClusterPolicyReport,
+  DATAPLANE_REPORT_PATH,
+  type DataplaneFinding,
+  findingOf,
+} from '../probe/report.ts';
 import { whatOpens } from '../policy/evaluate.ts';
 import { exceptionOf } from '../policy/exceptions.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
@@ -79,9 +84,7 @@ export async function verdicts(
   }
   const failing = assessments.filter((a) => a.verdict === 'fail').length;
   const dataplane = findingOf(
-    await client
-      .get<ClusterPolicyReport>(resourcePath('ClusterPolicyReport', undefined, DATAPLANE_REPORT))
-      .catch(() => undefined), // no CRD, or not allowed to read it: not known
+    await client.get<ClusterPolicyReport>(DATAPLANE_REPORT_PATH).catch(() => undefined), // no CRD, or not allowed to read it: not known
   );
   const report = namespace === undefined ? table(assessments) : assessments.map(details).join('');
   return { assessments, failing, dataplane, report: report + wire(dataplane) };

@@ -4,9 +4,11 @@
 import { createHash } from 'node:crypto';
 import { DATAPLANE_REPORT, type PolicyReportResult, reportContent } from '../policy/compliance.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROFILE_LABEL } from '../policy/labels.ts';
+import { resourcePath } from '../kube/resources.ts';
 import type { Judgement } from './checks.ts';
 
 export { DATAPLANE_REPORT };
+export const DATAPLANE_REPORT_PATH = resourcePath('ClusterPolicyReport', undefined, DATAPLANE_REPORT);
 
 /** enforced (exit 0), not-enforced (1), error (could not judge: 2). */
 export type ProbeResult = 'enforced' | 'not-enforced' | 'error';

@@ -65,7 +65,7 @@ export const dataplaneController: Controller<Deps> = {
     m.interval.set(intervalMs / 1000);
     const { namespaces } = sharedInformers(informer, deps.client);
     const { client } = deps;
-    const writer = new DataplaneReportWriter(client, log, deps.dryRun);
+    const writer = new DataplaneReportWriter(client, log, deps.dryRun, deps.dataplane.held);
     const profileOf = (ns: NamespaceObject | undefined) =>
       ns?.metadata.labels?.[deps.policy.current.selectorLabel];
     let lastStart: number | undefined;

@@ -1,10 +1,22 @@
 // What the dataplane controller last found, for the compliance controller: while the last probe
 // found the profile not enforced, every PolicyReport says that its verdict is about the objects.
-import type { DataplaneFinding } from '../../probe/report.ts';
+import { type ClusterPolicyReport, type DataplaneFinding, findingOf } from '../../probe/report.ts';
 
 export class DataplaneStatus {
   private finding: DataplaneFinding | undefined;
   private readonly listeners: (() => void)[] = [];
+  /**
+   * The ClusterPolicyReport the API server held at start (read once, by start.ts): the finding
+   * starts from it, so that a restart neither drops nor rewrites the PolicyReports' dataplane
+   * result, and the writer compares its first report with it.
+   */
+  readonly held: ClusterPolicyReport | undefined;
+
+  constructor(held?: ClusterPolicyReport) {
+    this.held = held;
+    const finding = findingOf(held);
+    if (finding) this.set(finding);
+  }
 
   /** Called when what the PolicyReports must say changes (not enforced, or its failed checks). */
   onChange(listener: () => void): void {
