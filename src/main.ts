@@ -19,7 +19,7 @@ import { usage } from './help.ts';
 import { KubeClient, KubeconfigError, loadKubeConfig } from './kube/client.ts';
 import { SERVICE_ACCOUNT_DIR } from './kube/kubeconfig.ts';
 import { start, type StartOptions } from './start.ts';
-import { VERSION } from './version.ts';
+import { VERSION_LINE } from './version.ts';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -34,7 +34,7 @@ const PLUGIN = process.env.NIC_CLI_NAME === 'kubectl-isolation';
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === 'version' && args.length === 1) {
-    process.stdout.write(`namespace-isolation-controller ${VERSION}\n`);
+    process.stdout.write(VERSION_LINE);
     return;
   }
   if (args[0] === '__complete') {
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     return;
   }
   if (flags.version) {
-    process.stdout.write(`namespace-isolation-controller ${VERSION}\n`);
+    process.stdout.write(VERSION_LINE);
     return;
   }
   if (parsed.probe) {
@@ -89,8 +89,7 @@ async function main(): Promise<void> {
       client = new KubeClient(loadKubeConfig(flags.kubeconfig, flags.context));
       if ([flags.all, flags.namespace, flags.dns, flags.probe].filter(Boolean).length > 1)
         throw new UsageError('check: --all, --dns, --probe and --namespace exclude each other');
-      if (flags.output !== 'table' && flags.output !== 'json')
-        throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table or json`);
+      checkOutput(flags);
       if (flags.output === 'json' && !flags.probe && !flags.all)
         throw new UsageError('--output json: with check --all or check --probe');
       if (flags.probe) {
@@ -139,12 +138,17 @@ async function main(): Promise<void> {
   }
 }
 
+/** check's -o: table or json. */
+function checkOutput(flags: Flags): void {
+  if (flags.output !== 'table' && flags.output !== 'json')
+    throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table or json`);
+}
+
 /** check -f: the verdicts of the manifests, no cluster; exit 1 on a fail. */
 function checkFiles(path: string, policy: PolicyConfig, flags: Flags): number {
   if (flags.all || flags.namespace || flags.dns || flags.probe)
     throw new UsageError('check: -f judges files; --all, --dns, --probe and --namespace are for a cluster');
-  if (flags.output !== 'table' && flags.output !== 'json')
-    throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table or json`);
+  checkOutput(flags);
   let found: ReturnType<typeof judgeFiles>;
   try {
     found = judgeFiles(
