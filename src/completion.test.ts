@@ -13,7 +13,7 @@ describe('completion', () => {
   });
 
   it("offers a flag's values, and file names where the value is a path", () => {
-    expect(lines(complete(['check', '-o', '']))).toEqual(['table', 'json', ':4']);
+    expect(lines(complete(['check', '-o', '']))).toEqual(['table', 'json', 'yaml', ':4']);
     expect(lines(complete(['check', '--profile', 's']))).toEqual(['strict', 'same-namespace-only', ':4']);
     expect(complete(['check', '-f', 'ma'])).toBe(':0\n');
     expect(complete(['render', '--config', ''])).toBe(':0\n');

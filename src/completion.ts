@@ -13,7 +13,7 @@ const EXTRA_COMMANDS = ['version', 'completion'] as const;
 /** Flags whose value is a path: the shell completes file names. */
 const PATHS = new Set(['config', 'kubeconfig', 'filename']);
 const VALUES: Record<string, readonly string[]> = {
-  output: ['table', 'json'],
+  output: ['table', 'json', 'yaml'],
   profile: Object.keys(defaultPolicyConfig.profiles),
   'log-level': ['trace', 'debug', 'info', 'warn', 'error'],
 };

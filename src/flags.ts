@@ -131,7 +131,7 @@ export const FLAGS = {
     arg: 'FORMAT',
     short: 'o',
     default: 'table',
-    help: 'check --all, check -f and check --probe: table or json',
+    help: 'check --all, --namespace, -f and --probe: table, json or yaml',
     commands: ['check'],
   },
   port: {

@@ -2,6 +2,7 @@
 // The command line: flags → configuration → `run` (start.ts), `render`, `check` or `probe` (cli/).
 // Exit codes: 0 done, 1 failure (or the lease lost), 2 a usage or configuration error.
 import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { pino } from 'pino';
 import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts';
 import { CannotProbe, probeDataplane } from './cli/dataplane.ts';
@@ -90,8 +91,8 @@ async function main(): Promise<void> {
       if ([flags.all, flags.namespace, flags.dns, flags.probe].filter(Boolean).length > 1)
         throw new UsageError('check: --all, --dns, --probe and --namespace exclude each other');
       checkOutput(flags);
-      if (flags.output === 'json' && !flags.probe && !flags.all)
-        throw new UsageError('--output json: with check --all or check --probe');
+      if (flags.output !== 'table' && !flags.probe && !flags.all && !flags.namespace)
+        throw new UsageError(`--output ${flags.output}: with check --all, --namespace, -f or --probe`);
       if (flags.probe) {
         process.exitCode = await checkProbe(client, await livePolicyConfig(client, config), flags);
         return;
@@ -103,13 +104,30 @@ async function main(): Promise<void> {
         return;
       }
       const policy = await livePolicyConfig(client, config);
+      if (flags.output !== 'table') {
+        // One document: every namespace's verdict and what the controller would change there.
+        const [planned, found] = await Promise.all([
+          check(client, policy, config.optOut, flags.namespace),
+          verdicts(client, policy, flags.namespace),
+        ]);
+        const { changes, unmanaged } = planned;
+        printDocument(
+          jsonReport(found.assessments, {
+            source: 'cluster',
+            dataplane: found.dataplane,
+            changes,
+            unmanaged,
+          }),
+          flags.output,
+        );
+        const changing = flags.namespace !== undefined && planned.outOfCompliance > 0;
+        process.exitCode =
+          found.failing > 0 || found.dataplane?.result === 'not-enforced' || changing ? 1 : 0;
+        return;
+      }
       if (flags.all) {
         const found = await verdicts(client, policy);
-        process.stdout.write(
-          flags.output === 'json'
-            ? `${JSON.stringify(jsonReport(found.assessments, found.dataplane), null, 2)}\n`
-            : found.report,
-        );
+        process.stdout.write(found.report);
         // Not enforced on the wire: no namespace is isolated, whatever its objects say.
         process.exitCode = found.failing > 0 || found.dataplane?.result === 'not-enforced' ? 1 : 0;
         return;
@@ -138,10 +156,19 @@ async function main(): Promise<void> {
   }
 }
 
-/** check's -o: table or json. */
+/** check's -o: table, json or yaml. */
 function checkOutput(flags: Flags): void {
-  if (flags.output !== 'table' && flags.output !== 'json')
-    throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table or json`);
+  if (!['table', 'json', 'yaml'].includes(flags.output))
+    throw new UsageError(`--output: ${JSON.stringify(flags.output)}: want table, json or yaml`);
+}
+
+/** A document as -o json or -o yaml prints it. */
+function printDocument(document: unknown, output: string): void {
+  process.stdout.write(
+    output === 'json'
+      ? `${JSON.stringify(document, null, 2)}\n`
+      : stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 }),
+  );
 }
 
 /** check -f: the verdicts of the manifests, no cluster; exit 1 on a fail. */
@@ -159,11 +186,15 @@ function checkFiles(path: string, policy: PolicyConfig, flags: Flags): number {
   } catch (err) {
     fail(`check -f: ${err instanceof Error ? err.message : String(err)}`);
   }
-  process.stdout.write(
-    flags.output === 'json'
-      ? `${JSON.stringify({ ...jsonReport(found.assessments), notes: found.notes }, null, 2)}\n`
-      : `${verdictTable(found.assessments)}${found.notes.map((n) => `note: ${n}\n`).join('')}`,
-  );
+  if (flags.output === 'table')
+    process.stdout.write(
+      `${verdictTable(found.assessments)}${found.notes.map((n) => `note: ${n}\n`).join('')}`,
+    );
+  else
+    printDocument(
+      jsonReport(found.assessments, { source: 'files', changes: found.changes, notes: found.notes }),
+      flags.output,
+    );
   return found.failing > 0 ? 1 : 0;
 }
 
@@ -179,11 +210,18 @@ async function checkProbe(client: KubeClient, policy: PolicyConfig, flags: Flags
       signal: stop.signal,
       log: (line) => process.stderr.write(`check --probe: ${line}\n`),
     });
-    process.stdout.write(
-      flags.output === 'json'
-        ? `${JSON.stringify({ profile: flags.profile, enforced: found.code === 0, exitCode: found.code, summary: found.summary, checks: found.rows }, null, 2)}\n`
-        : table(found),
-    );
+    if (flags.output === 'table') process.stdout.write(table(found));
+    else
+      printDocument(
+        {
+          profile: flags.profile,
+          enforced: found.code === 0,
+          exitCode: found.code,
+          summary: found.summary,
+          checks: found.rows,
+        },
+        flags.output,
+      );
     return found.code;
   } catch (err) {
     if (!(err instanceof CannotProbe)) throw err;

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { render } from './index.ts';
 import { defaultPolicyConfig as config } from '../policy/profiles.ts';
 import { judgeFiles, readManifests } from './files.ts';
+import { isolationVerdicts } from './schema.ts';
+import { jsonReport } from './verdicts.ts';
 
 const ns = (name: string, labels: Record<string, string>) => ({
   apiVersion: 'v1',
@@ -100,5 +102,14 @@ describe('check -f', () => {
     });
     expect(edited.failing).toBe(1);
     expect(edited.notes[0]).toMatch(/^namespace team-c: label isolation=Strict names no profile/);
+    // -o json: the documented schema, the edited copy as a diff from the files' to the controller's.
+    const doc = isolationVerdicts.parse(
+      jsonReport(edited.assessments, { source: 'files', changes: edited.changes, notes: edited.notes }),
+    );
+    const [change, ...more] = doc.namespaces[0]!.changes;
+    expect([change?.policy, change?.change, more]).toEqual(['default-deny-all', 'update', []]);
+    expect(change!.diff).toContain('+++ controller/team-a/default-deny-all');
+    expect(change!.diff).toContain('+    - Egress');
+    expect(doc.counts).toEqual({ pass: 0, warn: 1, fail: 0 });
   });
 });

@@ -20,6 +20,8 @@ import { KUBE_APISERVER_POLICY } from '../policy/presets.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 import { NAME_LABEL, namespaceLookup } from '../policy/selectors.ts';
 import type { NetworkPolicy } from '../policy/types.ts';
+import { patch } from './index.ts';
+import type { PolicyChange } from './schema.ts';
 
 const MANIFEST = new Set(['.yaml', '.yml', '.json']);
 
@@ -36,6 +38,8 @@ export interface FileVerdicts {
   notes: string[];
   /** Namespaces whose verdict is fail, and labels naming no profile. */
   failing: number;
+  /** Per namespace, the files' edited copies of our policies: what the controller would write over them. */
+  changes: Map<string, PolicyChange[]>;
 }
 
 /** Every object in the files (directories recursively, `-` for `stdin`), Lists unpacked. */
@@ -92,6 +96,7 @@ export function judgeFiles(objects: readonly Manifest[], config: PolicyConfig, n
   );
   const notes: string[] = [];
   const assessments: Assessment[] = [];
+  const changes = new Map<string, PolicyChange[]>();
   let failing = 0;
   const usesApiServer = new Set<string>();
   for (const ns of [...namespaces].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
@@ -124,8 +129,20 @@ export function judgeFiles(objects: readonly Manifest[], config: PolicyConfig, n
     // A copy of one of ours in the files: the controller writes its own over it.
     for (const copy of inNamespace.filter((p) => ours.has(p.metadata.name))) {
       const want = desired.find((d) => d.metadata.name === copy.metadata.name);
-      if (!want || !driftOf(want, { ...copy, metadata: { ...copy.metadata, labels: want.metadata.labels } }))
-        continue;
+      const labelled = { ...copy, metadata: { ...copy.metadata, labels: want?.metadata.labels } };
+      const drift = want && driftOf(want, labelled);
+      if (!want || !drift) continue;
+      const change = {
+        kind: 'apply',
+        policy: want.metadata.name,
+        drift,
+        desired: want,
+        observed: labelled,
+      } as const;
+      changes.set(view.name, [
+        ...(changes.get(view.name) ?? []),
+        { policy: want.metadata.name, change: 'update', diff: patch(change, 'files') },
+      ]);
       const edited: Result = {
         policy: copy.metadata.name,
         ours: true,
@@ -156,5 +173,5 @@ export function judgeFiles(objects: readonly Manifest[], config: PolicyConfig, n
     notes.push(
       `namespace selectors judged against the ${namespaces.length} namespaces in the files; the cluster may hold more`,
     );
-  return { assessments, notes, failing };
+  return { assessments, notes, failing, changes };
 }

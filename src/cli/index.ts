@@ -13,6 +13,7 @@ import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from
 import { type Change, type OptOut, plan } from '../policy/plan.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 import type { NetworkPolicy } from '../policy/types.ts';
+import type { PolicyChange } from './schema.ts';
 
 /** The policies `profile` puts in `namespace`, as multi-document YAML: exactly what is applied. */
 export function render(config: PolicyConfig, namespace: string, profile: string): string {
@@ -123,6 +124,10 @@ export interface CheckResult {
   /** Namespaces the controller manages (or would, had the label a known value). */
   selected: number;
   report: string;
+  /** Per namespace, what the controller would write, for check -o json. */
+  changes: Map<string, PolicyChange[]>;
+  /** Namespaces it does not manage that it reports (a label naming no profile, policies to release), and why. */
+  unmanaged: Map<string, string[]>;
 }
 
 /**
@@ -152,6 +157,8 @@ export async function check(
   }
 
   const out: string[] = [];
+  const changesOf = new Map<string, PolicyChange[]>();
+  const unmanaged = new Map<string, string[]>();
   let outOfCompliance = 0;
   let selected = 0;
   namespaces.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
@@ -167,17 +174,24 @@ export async function check(
     if (decision.kind === 'manage' || decision.kind === 'unknown-profile') selected++;
     if (decision.kind === 'unknown-profile') {
       outOfCompliance++;
-      out.push(
-        `namespace ${name}: label ${config.selectorLabel}=${decision.value} names no profile (defined: ${Object.keys(config.profiles).join(', ')}); nothing is applied\n`,
-      );
+      const why = `label ${config.selectorLabel}=${decision.value} names no profile (defined: ${Object.keys(config.profiles).join(', ')}); nothing is applied`;
+      out.push(`namespace ${name}: ${why}\n`);
+      unmanaged.set(name, [why]);
       continue;
     }
+    const why: string[] = [];
     if (notWritten.length > 0) {
-      out.push(
-        `namespace ${name}: ${[...notWritten].sort().join(', ')} left alone: they carry our label, but only others ever wrote them\n`,
+      why.push(
+        `${[...notWritten].sort().join(', ')} left alone: they carry our label, but only others ever wrote them`,
       );
+      out.push(`namespace ${name}: ${why[0]}\n`);
     }
+    if (decision.kind !== 'manage' && (why.length > 0 || changes.length > 0)) unmanaged.set(name, why);
     if (changes.length === 0) continue;
+    changesOf.set(
+      name,
+      changes.map((c) => ({ policy: c.policy, change: changeKind(c), diff: patch(c) })),
+    );
     outOfCompliance++;
     const profile = decision.kind === 'manage' ? `profile ${decision.profile}` : 'not selected';
     out.push(`namespace ${name} (${profile}): ${changes.map(summary).join(', ')}\n`);
@@ -188,7 +202,13 @@ export async function check(
       ? `all ${selected} selected namespaces are in compliance\n`
       : `${outOfCompliance} of ${selected} selected namespaces out of compliance\n`,
   );
-  return { outOfCompliance, selected, report: out.join('') };
+  return { outOfCompliance, selected, report: out.join(''), changes: changesOf, unmanaged };
+}
+
+const CHANGE_OF_DRIFT = { deleted: 'create', modified: 'update', labels: 'relabel' } as const;
+
+function changeKind(change: Change<NetworkPolicy>): PolicyChange['change'] {
+  return change.kind === 'apply' ? CHANGE_OF_DRIFT[change.drift] : change.kind;
 }
 
 function summary(change: Change<NetworkPolicy>): string {
@@ -198,8 +218,8 @@ function summary(change: Change<NetworkPolicy>): string {
   return `${change.policy} ${change.kind === 'delete' ? 'to be removed' : 'to be orphaned'}`;
 }
 
-/** A unified diff of the fields the controller owns: live → what it would make of it. */
-function patch(change: Change<NetworkPolicy>): string {
+/** A unified diff of the fields the controller owns: live (or the files' copy) → what it would make of it. */
+export function patch(change: Change<NetworkPolicy>, from = 'live'): string {
   const live = change.observed ? owned(change.observed) : '';
   const after =
     change.kind === 'apply'
@@ -208,7 +228,7 @@ function patch(change: Change<NetworkPolicy>): string {
         ? owned(change.observed, false)
         : '';
   const { namespace, name } = (change.kind === 'apply' ? change.desired : change.observed).metadata;
-  return createTwoFilesPatch(`live/${namespace}/${name}`, `controller/${namespace}/${name}`, live, after);
+  return createTwoFilesPatch(`${from}/${namespace}/${name}`, `controller/${namespace}/${name}`, live, after);
 }
 
 function owned(p: NetworkPolicy, withOurLabels = true): string {

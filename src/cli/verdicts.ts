@@ -13,8 +13,10 @@ import {
   type PolicyReport,
   REPORT_NAME,
   reasons,
+  type Verdict,
   VERDICTS,
 } from '../policy/compliance.ts';
+import type { IsolationVerdicts, NamespaceVerdict, PolicyChange } from './schema.ts';
 import { select } from '../policy/desired.ts';
 import {
   type ClusterPolicyReport,
@@ -117,36 +119,71 @@ async function failedWrites(
   return failed;
 }
 
+/** What else a document holds besides the assessments. */
+export interface ReportParts {
+  source: IsolationVerdicts['source'];
+  dataplane?: DataplaneFinding;
+  /** Per namespace, what the controller would write (check's plan, or the files' edited copies). */
+  changes?: ReadonlyMap<string, PolicyChange[]>;
+  /** Namespaces not managed that check reports: a label naming no profile, policies left to remove. */
+  unmanaged?: ReadonlyMap<string, string[]>;
+  notes?: string[];
+}
+
 /**
- * `check --all -o json`: one object per managed namespace (its verdict, reasons, and every result
- * with its openings, structured and as text) and a count per verdict; docs/compliance.md has the
- * schema.
+ * `check -o json|yaml`: one object per namespace (its verdict, reasons, every result with its
+ * openings, structured and as text, and what the controller would change, as a diff) and a count
+ * per verdict. The schema: src/cli/schema.ts, published as docs/check-output.schema.json.
  */
-export function jsonReport(assessments: readonly Assessment[], dataplane?: DataplaneFinding) {
+export function jsonReport(assessments: readonly Assessment[], parts: ReportParts): IsolationVerdicts {
+  const { dataplane } = parts;
+  const changesOf = (namespace: string) => parts.changes?.get(namespace) ?? [];
+  const managed = assessments.map((a): NamespaceVerdict => ({
+    namespace: a.namespace,
+    profile: a.profile,
+    verdict: a.verdict,
+    reasons: reasons(a),
+    results: a.results.map((r) => ({
+      policy: r.policy,
+      ours: r.ours,
+      result: r.result,
+      message: r.message,
+      ...(r.admission && { admission: r.admission }),
+      openings: r.openings.map((o) => ({ ...o, text: whatOpens(o) })),
+    })),
+    changes: changesOf(a.namespace),
+  }));
+  const unmanaged = [...(parts.unmanaged ?? [])].map(([namespace, why]): NamespaceVerdict => ({
+    namespace,
+    profile: null,
+    verdict: null,
+    reasons: why,
+    results: [],
+    changes: changesOf(namespace),
+  }));
   return {
+    apiVersion: 'namespace-isolation-controller/v1',
     kind: 'IsolationVerdicts',
+    source: parts.source,
     ...(dataplane && {
       dataplane: {
-        ...dataplane,
-        at: dataplane.at === undefined ? undefined : new Date(dataplane.at).toISOString(),
+        result: dataplane.result,
+        failed: dataplane.failed,
+        ...(dataplane.at !== undefined && { at: new Date(dataplane.at).toISOString() }),
       },
     }),
-    namespaces: assessments.map((a) => ({
-      namespace: a.namespace,
-      profile: a.profile,
-      verdict: a.verdict,
-      reasons: reasons(a),
-      results: a.results.map((r) => ({
-        policy: r.policy,
-        ours: r.ours,
-        result: r.result,
-        message: r.message,
-        ...(r.admission && { admission: r.admission }),
-        openings: r.openings.map((o) => ({ ...o, text: whatOpens(o) })),
-      })),
-    })),
-    counts: Object.fromEntries(VERDICTS.map((v) => [v, assessments.filter((a) => a.verdict === v).length])),
+    namespaces: [...managed, ...unmanaged].sort((a, b) => a.namespace.localeCompare(b.namespace)),
+    notes: parts.notes ?? [],
+    counts: {
+      pass: count(assessments, 'pass'),
+      warn: count(assessments, 'warn'),
+      fail: count(assessments, 'fail'),
+    },
   };
+}
+
+function count(assessments: readonly Assessment[], verdict: Verdict): number {
+  return assessments.filter((a) => a.verdict === verdict).length;
 }
 
 /** One row per namespace, then one per further reason; a count per verdict at the end. */

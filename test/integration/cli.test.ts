@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensureGoBinary, KREW, KUBECTL } from '../../harness/gobuild.ts';
+import { kubectl } from '../../harness/kubectl.ts';
 import { ensureCli } from '../../harness/prerequisites.ts';
+import { isolationVerdicts } from '../../src/cli/schema.ts';
 import { VERSION } from '../../src/version.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -106,7 +108,7 @@ describe('kubectl-isolation, one executable', () => {
     ].join('\n');
     const r = await run('/bin/bash', ['-c', script], { HOME: dir, PATH: '/usr/bin:/bin' });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('--profile --probe\ntable json\n');
+    expect(r.stdout).toBe('--profile --probe\ntable json yaml\n');
     // kubectl's own completion of `kubectl isolation …`, through kubectl_complete-isolation on PATH.
     const kubectl = await run(await ensureGoBinary(KUBECTL), ['__complete', 'isolation', 'check', '--pr'], {
       HOME: dir,
@@ -140,5 +142,48 @@ describe('kubectl-isolation, one executable', () => {
     expect(absent.stderr).toContain(
       `--context nowhere: kubeconfig ${kubeconfig} defines no such context (defined: ${current})`,
     );
+  });
+
+  it('prints one namespace as the documented schema says, -o json or -o yaml: verdict, openings and the diff', async () => {
+    // No controller runs here: the profile's policies are missing, a tenant's allow-all is there.
+    const ns = `it-cli-doc-${Date.now().toString(36)}`;
+    await kubectl(
+      kubeconfig,
+      ['apply', '-f', '-'],
+      [
+        `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}, labels: {isolation: strict}}`,
+        `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-all, namespace: ${ns}}\nspec: {podSelector: {}, ingress: [{}]}`,
+      ].join('\n---\n'),
+    );
+    try {
+      const args = ['check', '--namespace', ns, '--kubeconfig', kubeconfig];
+      const json = await cli([...args, '-o', 'json']);
+      const yaml = await cli([...args, '-o', 'yaml']);
+      expect([json.code, yaml.code, json.stderr, yaml.stderr]).toEqual([1, 1, '', '']);
+      const doc = isolationVerdicts.parse(JSON.parse(json.stdout));
+      expect(isolationVerdicts.parse(parse(yaml.stdout))).toEqual(doc);
+      expect(doc.source).toBe('cluster');
+      const [one, ...others] = doc.namespaces;
+      expect(others).toEqual([]);
+      expect(one).toMatchObject({ namespace: ns, profile: 'strict', verdict: 'fail' });
+      expect(one!.results.find((r) => r.policy === 'allow-all')!.openings[0]).toMatchObject({
+        reach: { kind: 'everyone' },
+        severity: 'fail',
+      });
+      // In the order the controller writes them: the gate policy last.
+      expect(one!.changes.map((c) => [c.policy, c.change])).toEqual([
+        ['allow-dns', 'create'],
+        ['allow-same-namespace', 'create'],
+        ['default-deny-all', 'create'],
+      ]);
+      expect(one!.changes[2]!.diff).toContain(`+++ controller/${ns}/default-deny-all`);
+      expect(one!.changes[2]!.diff).toContain('+  name: default-deny-all');
+      // Not for the plain check, which compares every namespace and the guardrails.
+      const plain = await cli(['check', '-o', 'json', '--kubeconfig', kubeconfig]);
+      expect(plain.code).toBe(2);
+      expect(plain.stderr).toContain('--output json: with check --all, --namespace, -f or --probe');
+    } finally {
+      await kubectl(kubeconfig, ['delete', 'namespace', ns, '--wait=false']);
+    }
   });
 });
