@@ -46,7 +46,8 @@ async function run(command: string, args: string[], env: NodeJS.ProcessEnv = pro
 }
 
 /**
- * Makes sure each command is on PATH, installing its Debian package with apt-get where it is not;
+ * Makes sure each command is on PATH (or each absolute path exists), installing its Debian package
+ * with apt-get where it is not;
  * where that cannot be done here (not root, no apt-get), says what to run instead.
  */
 export async function ensureCommands(
@@ -54,7 +55,8 @@ export async function ensureCommands(
   why: string,
   log: Log,
 ): Promise<void> {
-  const missing = () => Object.keys(packageOf).filter((c) => !onPath(c));
+  const missing = () =>
+    Object.keys(packageOf).filter((c) => (c.startsWith('/') ? !existsSync(c) : !onPath(c)));
   const packages = () => [...new Set(missing().map((c) => packageOf[c]!))];
   if (missing().length === 0) return;
   const fix = `apt-get install -y ${packages().join(' ')}`;
@@ -105,6 +107,8 @@ interface Built {
   /** The folder the script writes (replaced whole), and the file that says it is there. */
   outdir: string;
   product: string;
+  /** The script's arguments besides --outdir. */
+  args?: string[];
 }
 
 /** dist/, as `npm run build` makes it (the benchmark and the image run it). */
@@ -116,13 +120,36 @@ const BUNDLE: Built = {
   product: 'main.js',
 };
 
-/** The single executable `kubectl-isolation`, as `npm run build:cli` makes it, for the tests. */
+/**
+ * The single executable `kubectl-isolation`, as `npm run build:cli` makes it, for the tests: for
+ * this machine and, cross-built, for linux-arm64, which the tests run under qemu.
+ */
 const CLI: Built = {
   name: 'kubectl-isolation',
   inputs: ['src', 'scripts/build-cli.ts', 'package-lock.json', 'LICENSE'],
   script: 'scripts/build-cli.ts',
   outdir: join(repoRoot, '.cache', 'cli'),
   product: 'kubectl-isolation',
+  args: ['--platform', 'linux-amd64', '--platform', 'linux-arm64'],
+};
+
+/** Where the arm64 C libraries are for qemu-aarch64 (`-L`): Debian's cross packages. */
+export const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
+
+/** What runs the linux-arm64 executable here: user-mode qemu, and strip for its build. */
+const ARM64: Prerequisite = {
+  name: 'arm64 emulation',
+  ensure: (log: Log) =>
+    ensureCommands(
+      {
+        'qemu-aarch64': 'qemu-user',
+        'aarch64-linux-gnu-strip': 'binutils-aarch64-linux-gnu',
+        [`${ARM64_SYSROOT}/lib/libc.so.6`]: 'libc6-arm64-cross',
+        [`${ARM64_SYSROOT}/lib/libstdc++.so.6`]: 'libstdc++6-arm64-cross',
+      },
+      'the tests run the linux-arm64 kubectl-isolation under qemu',
+      log,
+    ),
 };
 
 export const ensureBundle = (log: Log) => ensureBuilt(BUNDLE, log);
@@ -143,7 +170,12 @@ async function ensureBuilt(b: Built, log: Log): Promise<string> {
       if (await current()) return;
       const partial = join(repoRoot, '.cache', `${b.name}.${process.pid}.part`);
       const node = join(repoRoot, 'node_modules', '.bin', 'node');
-      const { code, output } = await run(node, [join(repoRoot, b.script), '--outdir', partial]);
+      const { code, output } = await run(node, [
+        join(repoRoot, b.script),
+        '--outdir',
+        partial,
+        ...(b.args ?? []),
+      ]);
       if (code !== 0) throw new Error(`node ${b.script} failed (exit ${code}):\n${output}`);
       await rm(b.outdir, { recursive: true, force: true });
       await rename(partial, b.outdir);
@@ -186,6 +218,7 @@ export const TEST_PREREQUISITES: Prerequisite[] = [
   engine,
   ...[CONTROL_PLANE, KUBECTL, KUSTOMIZE, HELM, KREW].map(goProgram),
   { name: 'bundle', ensure: ensureBundle },
+  ARM64,
   { name: CLI.name, ensure: ensureCli },
   image,
   ...NODE_PARTS,

@@ -3,14 +3,14 @@
 // the command line, against the shared control plane; found by the real kubectl as its plugin, and
 // installed by the real krew from the manifest and archive the build makes.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensureGoBinary, KREW, KUBECTL } from '../../harness/gobuild.ts';
 import { kubectl } from '../../harness/kubectl.ts';
-import { ensureCli } from '../../harness/prerequisites.ts';
+import { ARM64_SYSROOT, ensureCli } from '../../harness/prerequisites.ts';
 import { isolationVerdicts } from '../../src/cli/schema.ts';
 import { VERSION } from '../../src/version.ts';
 
@@ -81,7 +81,7 @@ describe('kubectl-isolation, one executable', () => {
 
   it('installs with the real krew from its manifest and archive, offline, and runs as `kubectl isolation`', async () => {
     const out = dirname(binary);
-    const archive = (await readdir(out)).find((f) => f.endsWith('.tar.gz'))!;
+    const archive = 'kubectl-isolation-linux-amd64.tar.gz';
     const root = join(dir, 'krew');
     const installed = await run(
       await ensureGoBinary(KREW),
@@ -98,6 +98,41 @@ describe('kubectl-isolation, one executable', () => {
       PATH: join(root, 'bin'),
     });
     expect(all.stdout).toMatch(/^NAMESPACE +PROFILE +VERDICT +REASONS\n/);
+  });
+
+  it('is cross-built for linux-arm64: krew installs that archive for an arm64 machine, and it runs there (qemu)', async () => {
+    const out = dirname(binary);
+    const root = join(dir, 'krew-arm64');
+    // krew's own override of the machine it installs for (KREW_OS, KREW_ARCH), as its tests use it.
+    const installed = await run(
+      await ensureGoBinary(KREW),
+      [
+        'install',
+        `--manifest=${join(out, 'isolation.yaml')}`,
+        `--archive=${join(out, 'kubectl-isolation-linux-arm64.tar.gz')}`,
+      ],
+      { KREW_ROOT: root, HOME: dir, KREW_ARCH: 'arm64' },
+    );
+    expect(installed.stderr).toContain('Installed plugin: isolation');
+    const executable = join(root, 'bin', 'kubectl-isolation');
+    const arm = (args: string[]) =>
+      run('/usr/bin/qemu-aarch64', ['-L', ARM64_SYSROOT, executable, ...args], { HOME: dir });
+    expect((await readFile(executable)).subarray(18, 20).readUInt16LE()).toBe(183); // ELF e_machine: AArch64
+    expect(await arm(['version'])).toMatchObject({
+      code: 0,
+      stdout: `namespace-isolation-controller ${VERSION}\n`,
+    });
+    const file = join(dir, 'arm.yaml');
+    await writeFile(
+      file,
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {isolation: strict}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: allow-all, namespace: team-a}\nspec: {podSelector: {}, ingress: [{}]}\n',
+    );
+    const [onArm, here] = await Promise.all([arm(['check', '-f', file]), cli(['check', '-f', file])]);
+    expect(onArm.code).toBe(1);
+    expect(onArm.stdout).toContain(
+      'team-a     strict   fail     allow-all: opens ingress to all pods from everyone',
+    );
+    expect(onArm.stdout).toBe(here.stdout);
   });
 
   it('completes in the real bash from its own flag table: source <(kubectl-isolation completion bash)', async () => {
