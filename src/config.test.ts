@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VERSION } from './version.ts';
 import { ConfigError, loadConfig, parseConfig, policyConfig } from './config.ts';
-import { defaultPolicyConfig } from './policy/profiles.ts';
+import { defaultPolicyConfig, specOf } from './policy/profiles.ts';
 
 const shipped = join(import.meta.dirname, '..', 'config', 'controller.yaml');
 
@@ -147,6 +147,32 @@ describe('configuration', () => {
       { sanctioned: { 'same-namespace-only': { egress: [{}] } } },
       'sanctioned.same-namespace-only.egress: profile same-namespace-only does not isolate egress',
     ],
+    [
+      {
+        sanctioned: {
+          'same-namespace-only': {
+            pods: { web: { podSelector: { matchLabels: { app: 'web' } }, egress: [{}] } },
+          },
+        },
+      },
+      'sanctioned.same-namespace-only.pods.web.egress: profile same-namespace-only does not isolate egress',
+    ],
+    [
+      { sanctioned: { strict: { pods: { Web: { podSelector: {} } } } } },
+      'sanctioned.strict.pods.Web: invalid name: must be a DNS label',
+    ],
+    [
+      { sanctioned: { strict: { pods: { web: { ingress: [{}] } } } } },
+      'sanctioned.strict.pods.web.podSelector:',
+    ],
+    [
+      { policies: { 'allow-sanctioned-web': { podSelector: {} } } },
+      'policies.allow-sanctioned-web: allow-sanctioned-… names the policies of sanctioned openings (sanctioned.<profile>.pods); give yours another name',
+    ],
+    [
+      { profiles: { strict: ['default-deny-all', 'allow-sanctioned-web'] } },
+      'profiles.strict.1: is made from sanctioned.strict.pods.web, which is not set',
+    ],
     [{ rollout: { namespacesPerSecond: 0 } }, 'rollout.namespacesPerSecond: '],
   ])('refuses %j, naming the field', (doc, expected) => {
     expect(problems(doc)).toContain(expected);
@@ -186,19 +212,41 @@ describe('configuration', () => {
         },
         dns: { preset: 'node-local-dns' },
         sanctioned: {
-          mesh: { ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'ingress' } } }] }] },
+          mesh: {
+            ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'ingress' } } }] }],
+            pods: {
+              web: {
+                podSelector: { matchLabels: { app: 'web' } },
+                ingress: [
+                  {
+                    from: [{ namespaceSelector: { matchLabels: { purpose: 'edge' } } }],
+                    ports: [{ port: 8080 }],
+                  },
+                ],
+              },
+            },
+          },
         },
       },
       'test.yaml',
     );
-    expect(policyConfig(c).profiles.mesh).toEqual([
+    const policy = policyConfig(c);
+    expect(policy.profiles.mesh).toEqual([
       'default-deny-all',
       'allow-dns',
       'allow-istio-ambient',
       'allow-kube-apiserver',
       'from-siblings',
       'allow-sanctioned',
+      'allow-sanctioned-web',
     ]);
+    expect(specOf(policy, 'mesh', 'allow-sanctioned-web')).toEqual({
+      podSelector: { matchLabels: { app: 'web' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { purpose: 'edge' } } }], ports: [{ port: 8080 }] },
+      ],
+    });
   });
 
   it('accepts profiles of its own without the legacy annotation default profile while that feature is off', () => {

@@ -4,7 +4,14 @@
 import type { ConfigFields } from './configschema.ts';
 import { policyTypes } from './policy/grants.ts';
 import { bindingName } from './policy/guardrails.ts';
-import { BUILT_IN_POLICIES, DNS_POLICY, SANCTIONED_POLICY } from './policy/presets.ts';
+import {
+  BUILT_IN_POLICIES,
+  DNS_POLICY,
+  isSanctionedPolicy,
+  SANCTIONED_POLICY,
+  sanctionedPolicies,
+} from './policy/presets.ts';
+import type { SanctionedPods, SanctionedRules } from './policy/types.ts';
 import { expand } from './policy/profiles.ts';
 
 /** A problem across fields: where, what is there, and what to do. */
@@ -21,6 +28,12 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
   const builtIn = (name: string) =>
     BUILT_IN_POLICIES.includes(name) && !(name === DNS_POLICY && c.dns.preset === 'custom');
   for (const name of Object.keys(c.policies)) {
+    if (!builtIn(name) && isSanctionedPolicy(name))
+      problems.push({
+        path: ['policies', name],
+        input: name,
+        message: `${SANCTIONED_POLICY}-… names the policies of sanctioned openings (sanctioned.<profile>.pods); give yours another name`,
+      });
     if (!builtIn(name)) continue;
     problems.push({
       path: ['policies', name],
@@ -33,14 +46,17 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
   }
   for (const [profile, names] of Object.entries(c.profiles)) {
     names.forEach((name, i) => {
-      const problem =
+      const from =
         name === SANCTIONED_POLICY
-          ? Object.hasOwn(c.sanctioned, profile)
-            ? undefined
-            : `is made from sanctioned.${profile}, which is not set`
-          : Object.hasOwn(c.policies, name) || builtIn(name)
-            ? undefined
-            : `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')}; built in: ${BUILT_IN_POLICIES.filter(builtIn).join(', ')})`;
+          ? `sanctioned.${profile}`
+          : `sanctioned.${profile}.pods.${name.slice(SANCTIONED_POLICY.length + 1)}`;
+      const problem = isSanctionedPolicy(name)
+        ? Object.hasOwn(sanctionedPolicies(c.sanctioned[profile] ?? {}), name)
+          ? undefined
+          : `is made from ${from}, which is not set`
+        : Object.hasOwn(c.policies, name) || builtIn(name)
+          ? undefined
+          : `names policy ${name}, which is not defined under policies (defined: ${Object.keys(c.policies).join(', ')}; built in: ${BUILT_IN_POLICIES.filter(builtIn).join(', ')})`;
       if (problem) problems.push({ path: ['profiles', profile, i], input: name, message: problem });
     });
   }
@@ -88,14 +104,22 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
     }
     // Installed as a policy, a rule isolates its direction: only where the profile already does.
     const specs = c.profiles[profile]!.map((n) => withBuiltIns[n]);
-    for (const direction of ['ingress', 'egress'] as const) {
-      if (!rules[direction]?.length || specs.some((s) => s && policyTypes(s).includes(direction))) continue;
-      problems.push({
-        path: ['sanctioned', profile, direction],
-        input: rules[direction],
-        message: `profile ${profile} does not isolate ${direction}: as a policy, these rules would deny the rest of its ${direction}; remove them or add a policy that isolates ${direction} to the profile`,
-      });
-    }
+    const groups: [(string | number)[], Omit<SanctionedRules, 'pods'>][] = [
+      [['sanctioned', profile], rules],
+      ...Object.entries(rules.pods ?? {}).map(([name, pods]): [(string | number)[], SanctionedPods] => [
+        ['sanctioned', profile, 'pods', name],
+        pods,
+      ]),
+    ];
+    for (const [path, group] of groups)
+      for (const direction of ['ingress', 'egress'] as const) {
+        if (!group[direction]?.length || specs.some((s) => s && policyTypes(s).includes(direction))) continue;
+        problems.push({
+          path: [...path, direction],
+          input: group[direction],
+          message: `profile ${profile} does not isolate ${direction}: as a policy, these rules would deny the rest of its ${direction}; remove them or add a policy that isolates ${direction} to the profile`,
+        });
+      }
   }
   // Only a feature in use constrains the profiles: its default must not refuse a user's own.
   if (c.legacyAnnotation.enabled && !Object.hasOwn(c.profiles, c.legacyAnnotation.profile)) {

@@ -3,7 +3,7 @@
 import en from 'zod/v4/locales/en.js';
 import * as z from 'zod/mini';
 import { parseCidr } from './policy/cidr.ts';
-import { DNS_PRESETS } from './policy/presets.ts';
+import { DNS_PRESETS, SANCTIONED_POLICY } from './policy/presets.ts';
 import { defaultPolicySettings as defaults } from './policy/profiles.ts';
 import { LABEL_KEY, LABEL_VALUE, templateProblem } from './policy/template.ts';
 import { IMAGE } from './version.ts';
@@ -106,7 +106,30 @@ export const fields = z.strictObject({
     defaults.dns,
   ),
   excludedNamespaces: z._default(z.array(dnsName), defaults.excludedNamespaces),
-  sanctioned: z._default(z.record(profileName, z.strictObject(rules)), {}),
+  sanctioned: z._default(
+    z.record(
+      profileName,
+      z.strictObject({
+        ...rules,
+        // Openings for some pods only: each installed as allow-sanctioned-<name>, for its pods.
+        pods: z.optional(
+          z.record(
+            z
+              .string()
+              .check(
+                z.maxLength(63 - SANCTIONED_POLICY.length - 1),
+                z.regex(
+                  DNS_LABEL,
+                  'must be a DNS label: lowercase letters, digits and "-", starting and ending alphanumeric',
+                ),
+              ),
+            z.strictObject({ podSelector: selector, ...rules }),
+          ),
+        ),
+      }),
+    ),
+    {},
+  ),
   legacyAnnotation: z._default(
     z.strictObject({ enabled: z.boolean(), profile: z.string() }),
     defaults.legacyAnnotation,

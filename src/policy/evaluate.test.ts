@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type Allowed, describeOpening, evaluate, severityOf } from './evaluate.ts';
 import type { NamespaceLookup } from './selectors.ts';
 import { defaultPolicyConfig as config } from './profiles.ts';
-import { sanctionedPolicy } from './presets.ts';
+import { sanctionedPolicies } from './presets.ts';
 import { matches } from './selectors.ts';
 import type { LabelSelector, NetworkPolicySpec } from './types.ts';
 
@@ -274,9 +274,37 @@ describe('evaluate: what a namespace allows beyond its profile', () => {
         },
       ],
     };
-    expect(lines(spec, { specs: [...strict.specs, sanctionedPolicy(sanctioned)] })).toEqual([
+    expect(
+      lines(spec, { specs: [...strict.specs, ...Object.values(sanctionedPolicies(sanctioned))] }),
+    ).toEqual([
       't: ingress to pods app=web from namespace team-b on TCP 9090',
       't: ingress to pods app=web from namespaces monitoring, team-b on TCP 9091',
+    ]);
+  });
+
+  it('an opening sanctioned for some pods covers those pods only', () => {
+    const fromMonitoring = {
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      ports: [{ port: 8080 }],
+    };
+    const specs = [
+      ...strict.specs,
+      ...Object.values(
+        sanctionedPolicies({
+          pods: { web: { podSelector: { matchLabels: { app: 'web' } }, ingress: [fromMonitoring] } },
+        }),
+      ),
+    ];
+    const tenant = (pods: NetworkPolicySpec['podSelector']): NetworkPolicySpec => ({
+      podSelector: pods,
+      ingress: [fromMonitoring],
+    });
+    expect(verdict(tenant({ matchLabels: { app: 'web' } }), { specs })).toBe('pass');
+    expect(lines(tenant({}), { specs })).toEqual([
+      't: ingress to all pods from namespace monitoring on TCP 8080',
+    ]);
+    expect(lines(tenant({ matchLabels: { app: 'api' } }), { specs })).toEqual([
+      't: ingress to pods app=api from namespace monitoring on TCP 8080',
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, desiredPolicies } from './desired.ts';
 import { carriesOut, plan } from './plan.ts';
-import { defaultPolicyConfig as config } from './profiles.ts';
+import { defaultPolicyConfig as config, defaultPolicySettings, expand } from './profiles.ts';
 import type { NamespaceView, NetworkPolicy } from './types.ts';
 
 const ns = (labels: Record<string, string>): NamespaceView => ({
@@ -74,6 +74,48 @@ describe('plan', () => {
       expect(p.foreign).toEqual(['team-copy']);
       expect(kinds(p).filter((k) => k.includes('team-copy'))).toEqual([]);
     }
+  });
+
+  it('installs an opening sanctioned for some pods as a policy of its own, and deletes it once it is no longer sanctioned', () => {
+    const settings = {
+      ...defaultPolicySettings,
+      sanctioned: {
+        strict: {
+          pods: {
+            web: {
+              podSelector: { matchLabels: { app: 'web' } },
+              ingress: [{ from: [{ namespaceSelector: { matchLabels: { purpose: 'edge' } } }] }],
+            },
+          },
+        },
+      },
+    };
+    const sanctioned = expand(settings);
+    const fresh = plan(
+      ns({ isolation: 'strict' }),
+      new Map<string, NetworkPolicy>(),
+      sanctioned,
+      'delete',
+      ours,
+    );
+    expect(kinds(fresh)).toEqual([
+      'apply allow-dns',
+      'apply allow-same-namespace',
+      'apply allow-sanctioned-web',
+      'apply default-deny-all',
+    ]);
+    const web = fresh.changes.find((c) => c.policy === 'allow-sanctioned-web')!;
+    expect(web.kind === 'apply' && web.desired.spec.podSelector).toEqual({ matchLabels: { app: 'web' } });
+    const installed = desiredPolicies('team-a', 'strict', sanctioned);
+    const removed = plan(
+      ns({ isolation: 'strict' }),
+      byName(installed),
+      expand(defaultPolicySettings),
+      'orphan',
+      ours,
+    );
+    expect(kinds(removed)).toEqual(['delete allow-sanctioned-web']);
+    expect(removed.foreign).toEqual([]);
   });
 
   it('never removes or orphans a policy that only others wrote, and reports it instead', () => {

@@ -2,6 +2,7 @@
 // ambient mesh's own traffic, the sanctioned openings of a profile, and the API server's endpoints.
 // Pure: the configuration (and, for the API server, its EndpointSlices) in, specs out.
 import type {
+  LabelSelector,
   NetworkPolicyEgressRule,
   NetworkPolicyPort,
   NetworkPolicySpec,
@@ -92,17 +93,39 @@ export function istioAmbientPolicy(): NetworkPolicySpec {
   };
 }
 
-/** A profile's sanctioned openings, installed as one policy (and counted as compliant). */
-export function sanctionedPolicy(rules: SanctionedRules): NetworkPolicySpec {
-  const policyTypes: ('Ingress' | 'Egress')[] = [];
-  if (rules.ingress?.length) policyTypes.push('Ingress');
-  if (rules.egress?.length) policyTypes.push('Egress');
-  return {
-    podSelector: everyPod,
-    policyTypes,
-    ...(rules.ingress?.length ? { ingress: rules.ingress } : {}),
-    ...(rules.egress?.length ? { egress: rules.egress } : {}),
+/** The policy of a profile's sanctioned openings for the pods `pods` names (`sanctioned.<profile>.pods`). */
+export function sanctionedPodsPolicy(pods: string): string {
+  return `${SANCTIONED_POLICY}-${pods}`;
+}
+
+/** Whether `name` is one of the names sanctioned openings are installed under. */
+export function isSanctionedPolicy(name: string): boolean {
+  return name === SANCTIONED_POLICY || name.startsWith(`${SANCTIONED_POLICY}-`);
+}
+
+/**
+ * A profile's sanctioned openings, installed as policies (and counted as compliant): those for every
+ * pod as `allow-sanctioned`, each `pods` entry as `allow-sanctioned-<name>` for its pods. Rules-less
+ * entries install nothing.
+ */
+export function sanctionedPolicies(rules: SanctionedRules): Record<string, NetworkPolicySpec> {
+  const out: Record<string, NetworkPolicySpec> = {};
+  const add = (name: string, podSelector: LabelSelector, r: Omit<SanctionedRules, 'pods'>) => {
+    const policyTypes: ('Ingress' | 'Egress')[] = [];
+    if (r.ingress?.length) policyTypes.push('Ingress');
+    if (r.egress?.length) policyTypes.push('Egress');
+    if (policyTypes.length === 0) return;
+    out[name] = {
+      podSelector,
+      policyTypes,
+      ...(r.ingress?.length ? { ingress: r.ingress } : {}),
+      ...(r.egress?.length ? { egress: r.egress } : {}),
+    };
   };
+  add(SANCTIONED_POLICY, everyPod, rules);
+  for (const [name, pods] of Object.entries(rules.pods ?? {}))
+    add(sanctionedPodsPolicy(name), pods.podSelector, pods);
+  return out;
 }
 
 /** What the controller reads of an EndpointSlice. */

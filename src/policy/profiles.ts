@@ -8,8 +8,8 @@ import {
   istioAmbientPolicy,
   KUBE_APISERVER_POLICY,
   kubeApiserverPolicy,
-  SANCTIONED_POLICY,
-  sanctionedPolicy,
+  isSanctionedPolicy,
+  sanctionedPolicies as sanctionedSpecs,
 } from './presets.ts';
 import type { NetworkPolicySpec, SanctionedRules } from './types.ts';
 
@@ -37,12 +37,12 @@ export interface PolicyConfig {
   /** Namespaces never touched, whatever their labels. */
   excludedNamespaces: string[];
   /**
-   * Profile → its sanctioned openings: installed as `allow-sanctioned` (listed last in its profile)
-   * and counted as compliant wherever else they are allowed.
+   * Profile → its sanctioned openings: installed as `allow-sanctioned` and `allow-sanctioned-<pods>`
+   * (listed last in its profile) and counted as compliant wherever else they are allowed.
    */
   sanctioned: Record<string, SanctionedRules>;
-  /** Profile → the spec of its `allow-sanctioned`. */
-  sanctionedPolicies: Record<string, NetworkPolicySpec>;
+  /** Profile → its sanctioned policies' names → their specs. */
+  sanctionedPolicies: Record<string, Record<string, NetworkPolicySpec>>;
   /** Honour net.beta.kubernetes.io/network-policy {"ingress":{"isolation":"DefaultDeny"}} as this profile. */
   legacyAnnotation: { enabled: boolean; profile: string };
   /** What the admission guardrails (`render guardrails`) and the exceptions are made from. */
@@ -67,12 +67,15 @@ export function gatePolicy(config: PolicyConfig, profile: string): string {
 
 /** The spec a profile's policy has (before per-namespace values are filled in). */
 export function specOf(config: PolicyConfig, profile: string, name: string): NetworkPolicySpec | undefined {
-  return name === SANCTIONED_POLICY ? config.sanctionedPolicies[profile] : config.policies[name];
+  return isSanctionedPolicy(name) ? config.sanctionedPolicies[profile]?.[name] : config.policies[name];
 }
 
-/** Whether `name` can be a policy of ours under this configuration (written out or built in). */
+/**
+ * Whether `name` can be a policy of ours under this configuration (written out or built in; every
+ * `allow-sanctioned-…` is: one whose `pods` entry was removed is deleted, not left as foreign).
+ */
 export function isKnownPolicy(config: PolicyConfig, name: string): boolean {
-  return Object.hasOwn(config.policies, name) || BUILT_IN_POLICIES.includes(name);
+  return Object.hasOwn(config.policies, name) || BUILT_IN_POLICIES.includes(name) || isSanctionedPolicy(name);
 }
 
 /**
@@ -85,13 +88,13 @@ export function expand(s: PolicySettings, apiServer?: NetworkPolicySpec): Policy
   if (s.dns.preset !== 'custom') policies[DNS_POLICY] = dnsPolicy(s.dns);
   policies[ISTIO_AMBIENT_POLICY] = istioAmbientPolicy();
   policies[KUBE_APISERVER_POLICY] = apiServer ?? kubeApiserverPolicy([]);
-  const sanctionedPolicies: Record<string, NetworkPolicySpec> = {};
+  const sanctionedPolicies: Record<string, Record<string, NetworkPolicySpec>> = {};
   const profiles: Record<string, string[]> = {};
   for (const [profile, names] of Object.entries(s.profiles)) {
     const rules = s.sanctioned[profile];
-    const has = rules !== undefined && Boolean(rules.ingress?.length || rules.egress?.length);
-    if (has) sanctionedPolicies[profile] = sanctionedPolicy(rules);
-    profiles[profile] = has && !names.includes(SANCTIONED_POLICY) ? [...names, SANCTIONED_POLICY] : names;
+    const specs = rules ? sanctionedSpecs(rules) : {};
+    if (Object.keys(specs).length) sanctionedPolicies[profile] = specs;
+    profiles[profile] = [...names, ...Object.keys(specs).filter((n) => !names.includes(n))];
   }
   return {
     selectorLabel: s.selectorLabel,

@@ -42,8 +42,18 @@ export interface NetworkPolicySpec {
   egress?: NetworkPolicyEgressRule[];
 }
 
-/** Ingress and egress rules, as in a NetworkPolicy spec, for every pod of the namespace. */
+/**
+ * A profile's sanctioned openings: ingress and egress rules, as in a NetworkPolicy spec, for every
+ * pod of the namespace, and under `pods`, by name, rules for the pods a selector picks.
+ */
 export interface SanctionedRules {
+  ingress?: NetworkPolicyIngressRule[];
+  egress?: NetworkPolicyEgressRule[];
+  pods?: Record<string, SanctionedPods>;
+}
+
+export interface SanctionedPods {
+  podSelector: LabelSelector;
   ingress?: NetworkPolicyIngressRule[];
   egress?: NetworkPolicyEgressRule[];
 }
