@@ -1,8 +1,9 @@
 // What the tenant-policy guardrail adds to a NetworkPolicy create (`npm run bench -- --scenario
 // admission`): on a fresh control plane, `samples` creates of a narrow tenant policy (admitted
-// either way) in a `strict` namespace without the admission policy, then as many with it in `deny`
-// mode, one at a time, each timed from request to answer.
-import { defaultPolicyConfig } from '../src/policy/profiles.ts';
+// each time) in a `strict` namespace without the admission policy, then as many with it in `deny`
+// mode, then with denyNamedOpenings (the policy's peer sanctioned, so that it compares peers and
+// ports), one at a time, each timed from request to answer.
+import { defaultPolicyConfig, defaultPolicySettings, expand } from '../src/policy/profiles.ts';
 import { tenantPolicyGuards } from '../src/policy/tenantpolicies.ts';
 import { apply } from '../src/kube/apply.ts';
 import { resourcePath } from '../src/kube/resources.ts';
@@ -13,6 +14,15 @@ const DENY = {
   ...defaultPolicyConfig,
   guardrails: { ...defaultPolicyConfig.guardrails, tenantPolicies: { strict: 'deny' as const } },
 };
+const NAMED = expand({
+  ...defaultPolicySettings,
+  sanctioned: { strict: { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'b' } } }] }] } },
+  guardrails: {
+    ...defaultPolicySettings.guardrails,
+    tenantPolicies: { strict: 'deny' },
+    denyNamedOpenings: { strict: true },
+  },
+});
 const narrow = {
   podSelector: {},
   ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'b' } } }] }],
@@ -52,12 +62,36 @@ export async function admissionLatency(samples: number) {
       'the tenant-policy guard in force',
     );
     const withGuard = await run('with');
+    for (const o of tenantPolicyGuards(NAMED))
+      await apply(cluster.admin, o, { fieldManager: 'bench', dryRun: false });
+    // In force once a peer it does not sanction is refused.
+    await eventually(
+      () =>
+        cluster.admin
+          .send('POST', path, {
+            query: { dryRun: 'All' },
+            body: {
+              metadata: { name: 'x' },
+              spec: {
+                podSelector: {},
+                ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'c' } } }] }],
+              },
+            },
+          })
+          .then(
+            () => false,
+            () => true,
+          ),
+      'denyNamedOpenings in force',
+    );
+    const named = await run('named');
     const r = (x: number) => Math.round(x * 100) / 100;
     return {
       samples,
       withoutMs: { p50: r(without.p50), p99: r(without.p99) },
       withMs: { p50: r(withGuard.p50), p99: r(withGuard.p99) },
       addedMs: { p50: r(withGuard.p50 - without.p50), p99: r(withGuard.p99 - without.p99) },
+      namedMs: { p50: r(named.p50), p99: r(named.p99) },
     };
   } finally {
     await cluster.stop();

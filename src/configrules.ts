@@ -70,14 +70,15 @@ export function crossFieldProblems(c: ConfigFields): Problem[] {
       problems.push({ path: ['guardrails', 'gatePolicies', profile], input: gate, message: problem });
     }
   }
-  for (const profile of Object.keys(c.guardrails.tenantPolicies)) {
-    if (!Object.hasOwn(c.profiles, profile))
-      problems.push({
-        path: ['guardrails', 'tenantPolicies', profile],
-        input: c.guardrails.tenantPolicies[profile],
-        message: `names no profile (defined: ${profiles})`,
-      });
-  }
+  for (const field of ['tenantPolicies', 'denyNamedOpenings'] as const)
+    for (const [profile, value] of Object.entries(c.guardrails[field])) {
+      if (!Object.hasOwn(c.profiles, profile))
+        problems.push({
+          path: ['guardrails', field, profile],
+          input: value,
+          message: `names no profile (defined: ${profiles})`,
+        });
+    }
   // Each profile's Pod gate binding is named after it, lowercased: two may not meet.
   const bindings = new Map<string, string>();
   for (const profile of Object.keys(c.profiles)) {

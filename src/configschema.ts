@@ -143,6 +143,7 @@ export const fields = z.strictObject({
       gatePolicies: z._default(z.record(profileName, dnsName), {}),
       maxExceptionHours: z._default(positive(24 * 366), defaults.guardrails.maxExceptionHours),
       tenantPolicies: z._default(z.record(profileName, z.enum(['deny', 'warn', 'audit', 'off'])), {}),
+      denyNamedOpenings: z._default(z.record(profileName, z.boolean()), {}),
     }),
     defaults.guardrails,
   ),

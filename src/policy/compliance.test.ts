@@ -79,6 +79,21 @@ describe('assess: a managed namespace against its profile', () => {
     expect(reasons(run([...ours, fromMonitoring], {}, sanctioned))).toEqual(['allow-sanctioned: missing']);
   });
 
+  it('says a named opening would be refused now where denyNamedOpenings judges them', () => {
+    const named = {
+      ...config,
+      guardrails: {
+        ...config.guardrails,
+        tenantPolicies: { strict: 'deny' as const },
+        denyNamedOpenings: { strict: true },
+      },
+    };
+    const [result] = run([...ours, fromMonitoring], {}, named).results.slice(-1);
+    expect(result).toMatchObject({ result: 'warn', admission: 'deny' });
+    expect(result!.message).toMatch(/on TCP 9090 \(admitted before the guardrail: refused now\)$/);
+    expect(run([...ours, fromMonitoring]).results.at(-1)!.admission).toBeUndefined();
+  });
+
   it('fails on a policy of ours missing or failing to apply, with the API server message', () => {
     const a = run([ours[0]!, ours[2]!], {
       failed: new Map([['allow-same-namespace', 'admission webhook denied it']]),

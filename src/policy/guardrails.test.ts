@@ -48,6 +48,7 @@ describe('guardrails', () => {
         gatePolicies: { Locked_Down: 'allow-dns' },
         maxExceptionHours: 24,
         tenantPolicies: {},
+        denyNamedOpenings: {},
       },
     };
     const objects = guardrails(config);

@@ -58,6 +58,8 @@ export interface Guardrails {
   maxExceptionHours: number;
   /** Profile → what admission does with a tenant's policy that opens it (tenantpolicies.ts; `warn` when absent). */
   tenantPolicies: Record<string, 'deny' | 'warn' | 'audit' | 'off'>;
+  /** Profile → whether admission also judges openings to named peers: only the profile's own may be (namedopenings.ts). */
+  denyNamedOpenings: Record<string, boolean>;
 }
 
 /** The policy whose presence lets pods start in a namespace of `profile`. */
@@ -149,6 +151,7 @@ export const defaultPolicySettings: PolicySettings = {
     gatePolicies: {},
     maxExceptionHours: 168,
     tenantPolicies: {},
+    denyNamedOpenings: {},
   },
   dns: { preset: 'kube-dns', nodeLocalAddress: '169.254.20.10' },
 };

@@ -2,7 +2,9 @@
 // (or warns about, or audits: guardrails.tenantPolicies) a policy that is not the controller's when
 // one of its rules, in a direction the profile isolates, opens the namespace to everyone (no peers),
 // to every namespace (`namespaceSelector: {}`) or to every address (a /0 block): what the
-// evaluator judges `fail` for a single peer. Namespaces under an exception in force are let through.
+// evaluator judges `fail` for a single peer; with guardrails.denyNamedOpenings, also each named
+// peer the profile's own rules do not allow (namedopenings.ts). Namespaces under an exception in
+// force are let through.
 //
 // What CEL does not see (the report still says `fail`; docs/guardrails.md#openings): peers that
 // only together reach every address or every namespace, a selector that happens to select every
@@ -26,6 +28,7 @@ import {
 } from './admission.ts';
 import { type Direction, policyTypes, rulesOf } from './grants.ts';
 import { matchesAll } from './selectors.ts';
+import { type AllowedRule, allowedRules, celCovered, covered } from './namedopenings.ts';
 import { type PolicyConfig, specOf } from './profiles.ts';
 import type { NetworkPolicyPeer, NetworkPolicySpec } from './types.ts';
 
@@ -35,6 +38,7 @@ export const TENANT_POLICY_MODES: readonly TenantPolicyMode[] = ['deny', 'warn',
 export const DEFAULT_TENANT_POLICY_MODE: TenantPolicyMode = 'warn';
 const ACTIONS = { deny: ['Deny'], warn: ['Warn'], audit: ['Audit'] } as const;
 const HOW = 'Ask for an exception or a sanctioned opening (docs/guardrails.md#openings)';
+const NAMED = 'a peer or port the profile does not sanction';
 
 export const tenantPolicyName = (profile: string) => `${PREFIX}-${slug(profile)}-tenant-policies`;
 
@@ -64,7 +68,7 @@ function broad(p: NetworkPolicyPeer): boolean {
 const FIELDS = { ingress: ['ingress', 'from', 'Ingress'], egress: ['egress', 'to', 'Egress'] } as const;
 
 /** What a peer (or its absence) opens, in words, as the admission policy says it. */
-function opens(d: Direction, ns: string, what: 'everyone' | 'every namespace' | 'every address'): string {
+function opens(d: Direction, ns: string, what: string): string {
   return d === 'ingress' ? `opens namespace ${ns} to ${what}` : `lets namespace ${ns} reach ${what}`;
 }
 
@@ -79,10 +83,12 @@ export function openingsRefused(
   profile: string,
 ): string[] {
   const types = policyTypes(spec);
+  const named = config.guardrails.denyNamedOpenings[profile] === true;
   return judgedDirections(config, profile).flatMap((d) => {
     if (!types.includes(d)) return [];
     const [field, peers] = FIELDS[d];
-    return rulesOf(spec, d).flatMap((rule, i) => {
+    const rules = rulesOf(spec, d);
+    const everyone = rules.flatMap((rule, i) => {
       if (!rule.peers?.length) return [`spec.${field}[${i}]: no ${peers} ${opens(d, namespace, 'everyone')}`];
       return rule.peers.flatMap((p, j) =>
         !broad(p)
@@ -95,6 +101,17 @@ export function openingsRefused(
             ],
       );
     });
+    if (!named) return everyone;
+    // Then, with denyNamedOpenings, each named peer the profile's own rules do not allow.
+    const allowed = allowedRules(config, profile, d);
+    const unsanctioned = rules.flatMap((rule, i) =>
+      (rule.peers ?? []).flatMap((p, j) =>
+        broad(p) || covered(allowed, spec.podSelector, rule.ports, p)
+          ? []
+          : [`spec.${field}[${i}].${peers}[${j}]: ${opens(d, namespace, NAMED)}`],
+      ),
+    );
+    return [...everyone, ...unsanctioned];
   });
 }
 
@@ -105,8 +122,8 @@ export function refusalMessage(name: string, openings: readonly string[], profil
 
 // ---- the same, in CEL ----
 
-/** CEL: the openings of `object` in direction `d`, as a list of strings. */
-function celOpenings(d: Direction): string {
+/** CEL: the openings of `object` in direction `d`, as a list of strings; named ones too with `allowed`. */
+function celOpenings(d: Direction, allowed?: readonly AllowedRule[]): string {
   const [field, peers, type] = FIELDS[d];
   const rules = `variables.${field}`;
   const peer = `${rules}[i].${peers}[j]`;
@@ -121,13 +138,18 @@ function celOpenings(d: Direction): string {
     `(!has(${peer}.ipBlock) && has(${peer}.namespaceSelector) && ${empty(`${peer}.namespaceSelector`, 'matchLabels')} && ${empty(`${peer}.namespaceSelector`, 'matchExpressions')})`;
   const where = `'spec.${field}[' + string(i) + '].${peers}[' + string(j) + ']: '`;
   const what = `(has(${peer}.ipBlock) ? 'ipBlock ' + ${peer}.ipBlock.cidr + ${words('every address')} : 'namespaceSelector {}' + ${words('every namespace')})`;
-  return (
-    `'${type}' in variables.types ? lists.range(size(${rules})).map(i, ` +
+  const everyone =
+    `lists.range(size(${rules})).map(i, ` +
     `!has(${rules}[i].${peers}) || size(${rules}[i].${peers}) == 0 ` +
     `? ['spec.${field}[' + string(i) + ']: no ${peers}' + ${words('everyone')}] ` +
     `: lists.range(size(${rules}[i].${peers})).filter(j, ${isBroad}).map(j, ${where} + ${what})` +
-    `).flatten() : []`
-  );
+    `).flatten()`;
+  const named = allowed
+    ? ` + lists.range(size(${rules})).map(i, !has(${rules}[i].${peers}) ? [] : ` +
+      `lists.range(size(${rules}[i].${peers})).filter(j, !(${isBroad}) && !${celCovered(allowed, `${rules}[i]`, peer)})` +
+      `.map(j, ${where} + (${words(NAMED)}).substring(1))).flatten()`
+    : '';
+  return `'${type}' in variables.types ? ${everyone}${named} : []`;
 }
 
 /** Per profile whose mode is not `off`: the admission policy and its binding. */
@@ -160,7 +182,15 @@ export function tenantPolicyGuards(config: PolicyConfig): KubeObject[] {
             },
             { name: 'ingress', expression: 'has(object.spec.ingress) ? object.spec.ingress : []' },
             { name: 'egress', expression: 'has(object.spec.egress) ? object.spec.egress : []' },
-            { name: 'openings', expression: directions.map((d) => `(${celOpenings(d)})`).join(' + ') },
+            {
+              name: 'openings',
+              expression: directions
+                .map(
+                  (d) =>
+                    `(${celOpenings(d, config.guardrails.denyNamedOpenings[profile] ? allowedRules(config, profile, d) : undefined)})`,
+                )
+                .join(' + '),
+            },
           ],
           validations: [
             {

@@ -19,7 +19,8 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
 } from '../../src/policy/labels.ts';
-import { defaultPolicyConfig, type PolicyConfig } from '../../src/policy/profiles.ts';
+import { defaultPolicyConfig, defaultPolicySettings, type PolicyConfig } from '../../src/policy/profiles.ts';
+import { parseConfig, policyConfig } from '../../src/config.ts';
 import { namespaceLookup } from '../../src/policy/selectors.ts';
 import {
   openingsRefused,
@@ -27,7 +28,7 @@ import {
   type TenantPolicyMode,
   tenantPolicyGuards,
 } from '../../src/policy/tenantpolicies.ts';
-import type { NetworkPolicySpec } from '../../src/policy/types.ts';
+import type { NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from '../../src/policy/types.ts';
 import { ControlPlane } from '../../harness/controlplane.ts';
 import { eventually } from '../../harness/wait.ts';
 import { fixtures } from '../support/fixtures.ts';
@@ -66,12 +67,12 @@ async function create(client: KubeClient, ns: string, name: string, spec: Networ
 }
 
 /** The evaluator's verdict on `ns` with the profile's policies and this one. */
-async function verdict(ns: string, profile: string, spec: NetworkPolicySpec) {
+async function verdict(ns: string, profile: string, spec: NetworkPolicySpec, config = defaultPolicyConfig) {
   const namespaces = (
     await admin.list<{ metadata: { name: string; labels?: Record<string, string> } }>(NAMESPACES)
   ).items;
   const labels = namespaces.find((n) => n.metadata.name === ns)!.metadata.labels ?? {};
-  const ours = desiredPolicies({ name: ns, labels }, profile, defaultPolicyConfig);
+  const ours = desiredPolicies({ name: ns, labels }, profile, config);
   return assess(
     {
       namespace: ns,
@@ -93,7 +94,7 @@ async function verdict(ns: string, profile: string, spec: NetworkPolicySpec) {
         () => namespaces,
       ),
     },
-    defaultPolicyConfig,
+    config,
   ).verdict;
 }
 
@@ -261,6 +262,178 @@ describe('one truth for "opens": admission and the evaluator, case by case', () 
     } else {
       expect(refused).toContain(refusalMessage('tenant', expected, profile));
       expect(judged).toBe('pass');
+    }
+  });
+});
+
+// guardrails.denyNamedOpenings: a profile whose sanctioned openings are the only named ones admitted.
+const NAMED = policyConfig(
+  parseConfig(
+    {
+      profiles: { ...defaultPolicySettings.profiles, 'strict-named': defaultPolicySettings.profiles.strict },
+      sanctioned: {
+        'strict-named': {
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { purpose: 'monitoring' } } }],
+              ports: [{ port: 9090 }],
+            },
+          ],
+          egress: [
+            {
+              to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.9.0.0/16'] } }],
+              ports: [{ port: 8000, endPort: 8100 }],
+            },
+          ],
+          pods: {
+            web: {
+              podSelector: { matchLabels: { app: 'web' } },
+              ingress: [
+                {
+                  from: [{ namespaceSelector: { matchLabels: { purpose: 'edge' } } }],
+                  ports: [{ port: 8080 }],
+                },
+              ],
+            },
+          },
+        },
+      },
+      guardrails: {
+        tenantPolicies: {
+          strict: 'deny',
+          'same-namespace-only': 'deny',
+          'default-deny-ingress': 'deny',
+          'strict-named': 'deny',
+        },
+        denyNamedOpenings: { 'strict-named': true },
+      },
+    },
+    'test',
+  ),
+);
+const from = (peers: NetworkPolicyPeer[], ports?: NetworkPolicyPort[]): NetworkPolicySpec => ({
+  ...all,
+  ingress: [{ from: peers, ...(ports && { ports }) }],
+});
+const to = (peers: NetworkPolicyPeer[], ports?: NetworkPolicyPort[]): NetworkPolicySpec => ({
+  ...all,
+  policyTypes: ['Egress'],
+  egress: [{ to: peers, ...(ports && { ports }) }],
+});
+const ns = (labels: Record<string, string>): NetworkPolicyPeer => ({
+  namespaceSelector: { matchLabels: labels },
+});
+const block = (cidr: string, except?: string[]): NetworkPolicyPeer => ({
+  ipBlock: { cidr, ...(except && { except }) },
+});
+/** `over`: refused although the evaluator sees nothing open (written otherwise, or selecting nothing yet). */
+const NAMED_CASES: { name: string; spec: NetworkPolicySpec; over?: true }[] = [
+  { name: 'a named namespace', spec: from([ns({ team: 'b' })]) },
+  { name: 'a block', spec: from([block('172.16.0.0/12')]) },
+  { name: 'pods of its own namespace', spec: from([{ podSelector: { matchLabels: { app: 'x' } } }]) },
+  { name: 'the sanctioned opening, copied', spec: from([ns({ purpose: 'monitoring' })], [{ port: 9090 }]) },
+  {
+    name: 'the sanctioned peer, UDP',
+    spec: from([ns({ purpose: 'monitoring' })], [{ protocol: 'UDP', port: 9090 }]),
+  },
+  { name: 'the sanctioned peer on every port', spec: from([ns({ purpose: 'monitoring' })]) },
+  {
+    name: 'the sanctioned peer on a named port',
+    spec: from([ns({ purpose: 'monitoring' })], [{ port: 'metrics' }]),
+  },
+  {
+    name: 'the sanctioned peer and another',
+    spec: from([ns({ purpose: 'monitoring' }), ns({ team: 'b' })], [{ port: 9090 }]),
+  },
+  {
+    name: "the web pods' opening, for them",
+    spec: {
+      ...from([ns({ purpose: 'edge' })], [{ port: 8080 }]),
+      podSelector: { matchLabels: { app: 'web' } },
+    },
+  },
+  {
+    name: "the web pods' opening, for other pods",
+    spec: {
+      ...from([ns({ purpose: 'edge' })], [{ port: 8080 }]),
+      podSelector: { matchLabels: { app: 'api' } },
+    },
+  },
+  {
+    name: 'egress within the sanctioned block and range',
+    spec: to([block('10.1.0.0/16')], [{ port: 8080, endPort: 8090 }]),
+  },
+  {
+    name: 'egress to a range reaching beyond',
+    spec: to([block('10.1.0.0/16')], [{ port: 8050, endPort: 8200 }]),
+  },
+  { name: "egress into the sanctioned block's except", spec: to([block('10.9.1.0/24')], [{ port: 8080 }]) },
+  {
+    name: 'egress to the block, its except kept',
+    spec: to([block('10.0.0.0/8', ['10.9.0.0/16'])], [{ port: 8050 }]),
+  },
+  { name: 'egress to the block, its except dropped', spec: to([block('10.0.0.0/8')], [{ port: 8050 }]) },
+  { name: 'egress to an IPv6 block', spec: to([block('fd00::/8')], [{ port: 8050 }]) },
+  {
+    name: 'DNS, as allow-dns allows it',
+    spec: to(
+      [
+        {
+          ...ns({ 'kubernetes.io/metadata.name': 'kube-system' }),
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+        },
+      ],
+      [{ protocol: 'UDP', port: 53 }],
+    ),
+  },
+  { name: 'allow-all: everyone, said once', spec: { ...all, ingress: [{}] } },
+  { name: 'every namespace and a named one', spec: from([{ namespaceSelector: {} }, ns({ team: 'b' })]) },
+  {
+    name: 'the sanctioned selector written another way',
+    spec: from(
+      [
+        {
+          namespaceSelector: {
+            matchExpressions: [{ key: 'purpose', operator: 'In', values: ['monitoring'] }],
+          },
+        },
+      ],
+      [{ port: 9090 }],
+    ),
+    over: true,
+  },
+  { name: 'a namespace no namespace is yet', spec: from([ns({ team: 'nobody-yet' })]), over: true },
+];
+
+describe('denyNamedOpenings: only what the profile sanctions, admission and the evaluator case by case', () => {
+  beforeAll(async () => {
+    for (const labels of [{ team: 'b' }, { purpose: 'monitoring' }, { purpose: 'edge' }] as Record<
+      string,
+      string
+    >[])
+      await kube.namespace('tp-peer', labels);
+    await install(NAMED);
+    const probe = await kube.namespace('tp-named-probe', { isolation: 'strict-named' });
+    await eventually(
+      async () => (await create(admin, probe, 'probe', from([ns({ team: 'b' })]))) !== undefined,
+      'the named-openings guard in force',
+    );
+  });
+
+  it.each(NAMED_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const ns = await kube.namespace('tp-named', { isolation: 'strict-named' });
+    const refused = await create(admin, ns, 'tenant', c.spec);
+    const judged = await verdict(ns, 'strict-named', c.spec, NAMED);
+    const expected = openingsRefused(c.spec, ns, NAMED, 'strict-named');
+    expect(refused ?? '').toContain(
+      expected.length ? refusalMessage('tenant', expected, 'strict-named') : '',
+    );
+    if (c.over) {
+      expect([refused !== undefined, judged]).toEqual([true, 'pass']);
+    } else {
+      expect(refused !== undefined, `refused (${refused ?? 'admitted'}) ⇔ not pass (${judged})`).toBe(
+        judged !== 'pass',
+      );
     }
   });
 });
