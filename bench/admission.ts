@@ -3,7 +3,13 @@
 // each time) in a `strict` namespace without the admission policy, then as many with it in `deny`
 // mode, then with denyNamedOpenings (the policy's peer sanctioned, so that it compares peers and
 // ports), one at a time, each timed from request to answer.
-import { defaultPolicyConfig, defaultPolicySettings, expand } from '../src/policy/profiles.ts';
+import {
+  defaultPolicyConfig,
+  defaultPolicySettings,
+  expand,
+  type PolicyConfig,
+} from '../src/policy/profiles.ts';
+import type { NetworkPolicySpec } from '../src/policy/types.ts';
 import { tenantPolicyGuards } from '../src/policy/tenantpolicies.ts';
 import { apply } from '../src/kube/apply.ts';
 import { resourcePath } from '../src/kube/resources.ts';
@@ -44,46 +50,30 @@ export async function admissionLatency(samples: number) {
       for (let i = 0; i < samples; i++) ms.push(await create(`${prefix}-${i}`));
       return percentiles(ms);
     };
+    /** Installs `config`'s guards; in force once `refused` is (a dry run: nothing is created). */
+    const install = async (config: PolicyConfig, refused: NetworkPolicySpec, what: string) => {
+      for (const o of tenantPolicyGuards(config))
+        await apply(cluster.admin, o, { fieldManager: 'bench', dryRun: false });
+      await eventually(
+        () =>
+          cluster.admin
+            .send('POST', path, {
+              query: { dryRun: 'All' },
+              body: { metadata: { name: 'x' }, spec: refused },
+            })
+            .then(
+              () => false,
+              () => true,
+            ),
+        what,
+      );
+    };
     const without = await run('without');
-    for (const o of tenantPolicyGuards(DENY))
-      await apply(cluster.admin, o, { fieldManager: 'bench', dryRun: false });
-    // In force once an allow-all is refused (a dry run: nothing is created).
-    await eventually(
-      () =>
-        cluster.admin
-          .send('POST', path, {
-            query: { dryRun: 'All' },
-            body: { metadata: { name: 'x' }, spec: { podSelector: {}, ingress: [{}] } },
-          })
-          .then(
-            () => false,
-            () => true,
-          ),
-      'the tenant-policy guard in force',
-    );
+    await install(DENY, { podSelector: {}, ingress: [{}] }, 'the tenant-policy guard in force');
     const withGuard = await run('with');
-    for (const o of tenantPolicyGuards(NAMED))
-      await apply(cluster.admin, o, { fieldManager: 'bench', dryRun: false });
     // In force once a peer it does not sanction is refused.
-    await eventually(
-      () =>
-        cluster.admin
-          .send('POST', path, {
-            query: { dryRun: 'All' },
-            body: {
-              metadata: { name: 'x' },
-              spec: {
-                podSelector: {},
-                ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'c' } } }] }],
-              },
-            },
-          })
-          .then(
-            () => false,
-            () => true,
-          ),
-      'denyNamedOpenings in force',
-    );
+    const other = { from: [{ namespaceSelector: { matchLabels: { team: 'c' } } }] };
+    await install(NAMED, { podSelector: {}, ingress: [other] }, 'denyNamedOpenings in force');
     const named = await run('named');
     const r = (x: number) => Math.round(x * 100) / 100;
     return {
