@@ -18,10 +18,10 @@ import {
   startProcess,
 } from '../harness/process.ts';
 import { type Policy, PolicyWatch } from '../harness/policywatch.ts';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { tempDir } from '../harness/tmp.ts';
 
 /** A progress line on stderr, so that a long run shows where it is. */
 export const log = (line: string) =>
@@ -52,7 +52,7 @@ export class Cluster {
    * admission guardrails of the default configuration are installed first.
    */
   static async start(guardrails = benchOptions.guardrails, reports = false): Promise<Cluster> {
-    const dataDir = await mkdtemp(join(tmpdir(), 'nic-bench-'));
+    const dataDir = await tempDir('nic-bench');
     const cluster = new Cluster(await ControlPlane.start({ dataDir, controllers: '' }), dataDir);
     if (reports) await installCrds(cluster.cp.kubeconfig);
     if (guardrails) {

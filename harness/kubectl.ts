@@ -1,10 +1,8 @@
 // The real kubectl (built from the Go module proxy at the control plane's release), for the tests,
 // the demo and the node: its discovery cache in a folder of its own, not the user's ~/.kube.
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ensureGoBinary, KUBECTL } from './gobuild.ts';
+import { tempDir } from './tmp.ts';
 
 let cacheDir: Promise<string> | undefined;
 
@@ -22,7 +20,7 @@ export async function kubectlRun(
   input = '',
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const binary = await ensureGoBinary(KUBECTL);
-  const cache = await (cacheDir ??= mkdtemp(join(tmpdir(), 'nic-kubectl-')));
+  const cache = await (cacheDir ??= tempDir('nic-kubectl'));
   return new Promise((resolve) => {
     const child = execFile(
       binary,

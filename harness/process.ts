@@ -1,14 +1,14 @@
 // The controller as a separate process (src/main.ts), the way an operator runs it: its JSON log
 // lines, its exit code, and its metrics and probe endpoints.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { FLAGS } from '../src/flags.ts';
 import { repoRoot } from './controlplane.ts';
 import { eventually } from './wait.ts';
+import { tempDir } from './tmp.ts';
 
 export type LogLine = Record<string, unknown> & { msg: string };
 
@@ -138,7 +138,7 @@ export async function configFile(changes: Record<string, unknown>): Promise<stri
     string,
     unknown
   >;
-  const path = join(await mkdtemp(join(tmpdir(), 'nic-config-')), 'controller.yaml');
+  const path = join(await tempDir('nic-config'), 'controller.yaml');
   await writeFile(path, stringify({ ...config, ...changes }));
   return path;
 }

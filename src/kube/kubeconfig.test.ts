@@ -1,16 +1,19 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { fromKubeconfig, inCluster } from './kubeconfig.ts';
 
+const folders: string[] = [];
 afterEach(() => {
   vi.useRealTimers();
 });
+afterAll(() => Promise.all(folders.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 async function folder(files: Record<string, string> = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nic-kubeconfig-'));
+  folders.push(dir);
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   return dir;
 }

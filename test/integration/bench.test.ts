@@ -1,11 +1,11 @@
 // The benchmark's smoke run (N = 50), so that `npm run bench` keeps working: it starts control
 // planes of its own. Write counts are asserted exactly; times never are (they belong to the benchmark).
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { repoRoot } from '../../harness/gobuild.ts';
+import { tempDir } from '../../harness/tmp.ts';
 
 interface Smoke {
   machine: { cores: number; node: string; kubernetes: string };
@@ -18,7 +18,7 @@ interface Smoke {
 }
 
 it('runs every scenario at N = 50 with exactly the writes each needs', { timeout: 300_000 }, async () => {
-  const out = join(await mkdtemp(join(tmpdir(), 'nic-bench-')), 'smoke.json');
+  const out = join(await tempDir('nic-bench'), 'smoke.json');
   const bench = spawn(
     join(repoRoot, 'node_modules', '.bin', 'node'),
     [join(repoRoot, 'bench', 'run.ts'), '--smoke', '--out', out],

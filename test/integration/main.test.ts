@@ -1,6 +1,5 @@
 // The controller as a process: configuration from a file, bad configuration refused, SIGTERM.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, expect, inject, it } from 'vitest';
 import { KubeClient, loadKubeConfig } from '../../src/kube/client.ts';
@@ -8,13 +7,14 @@ import { networkPolicyPath } from '../../src/kube/resources.ts';
 import { configFile, startProcess } from '../../harness/process.ts';
 import { uniqueName } from '../support/kube.ts';
 import { eventually } from '../../harness/wait.ts';
+import { tempDir } from '../../harness/tmp.ts';
 
 const kubeconfig = inject('kubeconfig');
 const raw = new KubeClient(loadKubeConfig(kubeconfig));
 afterAll(() => raw.close());
 
 it('refuses a bad configuration file with exit code 2, naming each field, before touching the cluster', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'nic-config-'));
+  const dir = await tempDir('nic-config');
   await writeFile(join(dir, 'bad.yaml'), 'optOut: keep\nconcurency: 3\n');
   const run = startProcess(['--config', join(dir, 'bad.yaml'), '--kubeconfig', '/nonexistent/kubeconfig']);
   expect(await run.exited).toBe(2);

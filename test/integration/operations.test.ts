@@ -1,7 +1,6 @@
 // Operating the controller: metrics, health probes, leader election between two processes,
 // dry-run, and the render and check commands, against the real API server.
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -13,6 +12,7 @@ import { startTestController } from '../support/controller.ts';
 import { uniqueName } from '../support/kube.ts';
 import { type ControllerProcess, configFile, ensureStopped, startProcess } from '../../harness/process.ts';
 import { eventually } from '../../harness/wait.ts';
+import { tempDir } from '../../harness/tmp.ts';
 
 const kubeconfig = inject('kubeconfig');
 const raw = new KubeClient(loadKubeConfig(kubeconfig));
@@ -106,7 +106,7 @@ describe('metrics', () => {
 
 describe('health probes', () => {
   it('is alive but not ready while the API server cannot be reached, and says why', async () => {
-    const unreachable = join(tmpdir(), `${uniqueName('unreachable')}.kubeconfig`);
+    const unreachable = join(await tempDir('unreachable'), 'kubeconfig');
     const text = await readFile(kubeconfig, 'utf8');
     await writeFile(unreachable, text.replace(/server: .+/, 'server: https://127.0.0.1:1'));
     const ctl = controller(['--kubeconfig', unreachable]);

@@ -15,6 +15,7 @@ import { startProcess } from '../../harness/process.ts';
 import { eventually } from '../../harness/wait.ts';
 import { startTestController, testConfig } from '../support/controller.ts';
 import { fixtures, type Policy } from '../support/fixtures.ts';
+import { tempDir } from '../../harness/tmp.ts';
 
 let cp: ControlPlane;
 let dataDir: string;
@@ -131,7 +132,7 @@ describe('the configuration file, reloaded', () => {
   const writes = () => ctl.writes().patch + ctl.writes().put;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nic-config-'));
+    dir = await tempDir('nic-config');
     const file = await publish(dir, TEAM);
     ctl = await startTestController(cp.kubeconfig, { configFile: file });
     for (let i = 0; i < 3; i++)

@@ -2,7 +2,6 @@
 // API server: the Deployment's Pods pass admission, and the controller, as its ServiceAccount with
 // only the installed RBAC, does its whole job without one refusal.
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.ts';
@@ -11,6 +10,7 @@ import { type ControllerProcess, ensureStopped, startProcess } from '../../harne
 import { eventually } from '../../harness/wait.ts';
 import { uniqueName } from './kube.ts';
 import { controllerNamespace } from './users.ts';
+import { tempDir } from '../../harness/tmp.ts';
 
 /** RBAC refusals in a controller's log, as "verb resource.group": the permissions it lacked. */
 function refusals(p: ControllerProcess): string[] {
@@ -60,7 +60,7 @@ export async function podsOf(
  * a wait that times out names the permissions it was refused.
  */
 export async function doesItsJob(admin: KubeClient, controllerKubeconfig: string, configText: string) {
-  const config = join(tmpdir(), `${uniqueName('shipped-config')}.yaml`);
+  const config = join(await tempDir('shipped-config'), 'controller.yaml');
   await writeFile(config, configText);
   const p = startProcess(['--kubeconfig', controllerKubeconfig, '--config', config, '--leader-elect'], {
     LEADER_ELECTION_NAMESPACE: controllerNamespace,

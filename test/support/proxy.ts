@@ -1,11 +1,11 @@
 // A TCP proxy in front of the API server that can freeze the connections open through it: no byte
 // passes either way and none is closed, as a stuck load balancer or a half-dead NAT would do. New
 // connections pass as usual.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { tempDir } from '../../harness/tmp.ts';
 
 export class FreezingProxy {
   private readonly server: Server;
@@ -69,7 +69,7 @@ export class FreezingProxy {
       url.port = String(this.port);
       c.cluster.server = url.toString().replace(/\/$/, '');
     }
-    const path = join(await mkdtemp(join(tmpdir(), 'nic-proxy-')), 'kubeconfig');
+    const path = join(await tempDir('nic-proxy'), 'kubeconfig');
     await writeFile(path, stringify(doc));
     return path;
   }
