@@ -210,19 +210,14 @@ async function checkProbe(client: KubeClient, policy: PolicyConfig, flags: Flags
       signal: stop.signal,
       log: (line) => process.stderr.write(`check --probe: ${line}\n`),
     });
+    const { code, summary, rows: checks } = found;
     if (flags.output === 'table') process.stdout.write(table(found));
     else
       printDocument(
-        {
-          profile: flags.profile,
-          enforced: found.code === 0,
-          exitCode: found.code,
-          summary: found.summary,
-          checks: found.rows,
-        },
+        { profile: flags.profile, enforced: code === 0, exitCode: code, summary, checks },
         flags.output,
       );
-    return found.code;
+    return code;
   } catch (err) {
     if (!(err instanceof CannotProbe)) throw err;
     process.stderr.write(`check --probe: could not run: ${err.message}\n`);
