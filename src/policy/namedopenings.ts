@@ -24,8 +24,12 @@ export interface AllowedRule {
   ports?: NetworkPolicyPort[];
 }
 
-/** The profile's rules in direction `d`: every policy of it that isolates `d`. */
-export function allowedRules(config: PolicyConfig, profile: string, d: Direction): AllowedRule[] {
+/**
+ * The profile's rules in direction `d` (every policy of it that isolates `d`), where
+ * denyNamedOpenings has named peers judged; undefined where it does not.
+ */
+export function allowedRules(config: PolicyConfig, profile: string, d: Direction): AllowedRule[] | undefined {
+  if (config.guardrails.denyNamedOpenings[profile] !== true) return undefined;
   return (config.profiles[profile] ?? []).flatMap((name) => {
     const spec = specOf(config, profile, name);
     if (!spec || !policyTypes(spec).includes(d)) return [];

@@ -83,7 +83,6 @@ export function openingsRefused(
   profile: string,
 ): string[] {
   const types = policyTypes(spec);
-  const named = config.guardrails.denyNamedOpenings[profile] === true;
   return judgedDirections(config, profile).flatMap((d) => {
     if (!types.includes(d)) return [];
     const [field, peers] = FIELDS[d];
@@ -101,9 +100,9 @@ export function openingsRefused(
             ],
       );
     });
-    if (!named) return everyone;
     // Then, with denyNamedOpenings, each named peer the profile's own rules do not allow.
     const allowed = allowedRules(config, profile, d);
+    if (!allowed) return everyone;
     const unsanctioned = rules.flatMap((rule, i) =>
       (rule.peers ?? []).flatMap((p, j) =>
         broad(p) || covered(allowed, spec.podSelector, rule.ports, p)
@@ -185,10 +184,7 @@ export function tenantPolicyGuards(config: PolicyConfig): KubeObject[] {
             {
               name: 'openings',
               expression: directions
-                .map(
-                  (d) =>
-                    `(${celOpenings(d, config.guardrails.denyNamedOpenings[profile] ? allowedRules(config, profile, d) : undefined)})`,
-                )
+                .map((d) => `(${celOpenings(d, allowedRules(config, profile, d))})`)
                 .join(' + '),
             },
           ],
