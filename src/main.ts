@@ -8,7 +8,7 @@ import { check, checkGuardrails, render, renderGuardrails } from './cli/index.ts
 import { CannotProbe, probeDataplane } from './cli/dataplane.ts';
 import { checkDns } from './cli/dns.ts';
 import { probe } from './cli/probe.ts';
-import { livePolicyConfig, renderPolicyConfig } from './cli/live.ts';
+import { livePolicyConfig, readCluster, renderPolicyConfig } from './cli/live.ts';
 import { judgeFiles, readManifests } from './cli/files.ts';
 import { jsonReport, table as verdictTable, verdicts } from './cli/verdicts.ts';
 import type { PolicyConfig } from './policy/profiles.ts';
@@ -106,10 +106,9 @@ async function main(): Promise<void> {
       const policy = await livePolicyConfig(client, config);
       if (flags.output !== 'table') {
         // One document: every namespace's verdict and what the controller would change there.
-        const [planned, found] = await Promise.all([
-          check(client, policy, config.optOut, flags.namespace),
-          verdicts(client, policy, flags.namespace),
-        ]);
+        const read = await readCluster(client, flags.namespace);
+        const planned = check(read, policy, config.optOut, flags.namespace);
+        const found = await verdicts(client, read, policy, flags.namespace);
         const { changes, unmanaged } = planned;
         printDocument(
           jsonReport(found.assessments, {
@@ -126,18 +125,19 @@ async function main(): Promise<void> {
         return;
       }
       if (flags.all) {
-        const found = await verdicts(client, policy);
+        const found = await verdicts(client, await readCluster(client), policy);
         process.stdout.write(found.report);
         // Not enforced on the wire: no namespace is isolated, whatever its objects say.
         process.exitCode = found.failing > 0 || found.dataplane?.result === 'not-enforced' ? 1 : 0;
         return;
       }
-      const result = await check(client, policy, config.optOut, flags.namespace);
+      const read = await readCluster(client, flags.namespace);
+      const result = check(read, policy, config.optOut, flags.namespace);
       process.stdout.write(result.report);
       // Cluster-wide, so not for one namespace; what is open, for one namespace only.
       const guards = flags.namespace ? undefined : await checkGuardrails(client, policy);
       if (guards) process.stdout.write(guards.report);
-      const open = flags.namespace ? await verdicts(client, policy, flags.namespace) : undefined;
+      const open = flags.namespace ? await verdicts(client, read, policy, flags.namespace) : undefined;
       if (open) process.stdout.write(open.report);
       process.exitCode =
         result.outOfCompliance > 0 ||

@@ -5,14 +5,15 @@ import { stringify } from 'yaml';
 import { UsageError } from '../flags.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
-import { managers, type NamespaceObject, namespaceView, type ObservedPolicy } from '../kube/objects.ts';
-import { NAMESPACES, NETWORK_POLICIES, objectPath, resourcePath } from '../kube/resources.ts';
+import { managers, namespaceView, type ObservedPolicy } from '../kube/objects.ts';
+import { objectPath, resourcePath } from '../kube/resources.ts';
 import { renderProfile } from '../policy/desired.ts';
 import { GUARDRAILS_SELECTOR, guardrails, type KubeObject } from '../policy/guardrails.ts';
-import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_SELECTOR, PROFILE_LABEL } from '../policy/labels.ts';
+import { FIELD_MANAGER, isManaged, MANAGED_BY_LABEL, PROFILE_LABEL } from '../policy/labels.ts';
 import { type Change, type OptOut, plan } from '../policy/plan.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
 import type { NetworkPolicy } from '../policy/types.ts';
+import type { ClusterRead } from './live.ts';
 import type { PolicyChange } from './schema.ts';
 
 /** The policies `profile` puts in `namespace`, as multi-document YAML: exactly what is applied. */
@@ -134,23 +135,15 @@ export interface CheckResult {
  * Compares the live cluster (one namespace, or all) with what the controller would make of it,
  * reading with the same rules the controller reconciles by.
  */
-export async function check(
-  client: KubeClient,
+export function check(
+  read: ClusterRead,
   config: PolicyConfig,
   optOut: OptOut,
   namespace?: string,
-): Promise<CheckResult> {
-  let namespaces: NamespaceObject[];
-  if (namespace) {
-    const one = await client.get<NamespaceObject>(`${NAMESPACES}/${namespace}`);
-    if (!one) throw new UsageError(`--namespace: namespace ${namespace} does not exist`);
-    namespaces = [one];
-  } else namespaces = (await client.list<NamespaceObject>(NAMESPACES)).items;
-  const path = namespace
-    ? `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`
-    : NETWORK_POLICIES;
+): CheckResult {
+  const namespaces = read.namespaces.filter((n) => namespace === undefined || n.metadata.name === namespace);
   const ours = new Map<string, Map<string, ObservedPolicy>>();
-  for (const p of (await client.list<ObservedPolicy>(path, { labelSelector: MANAGED_SELECTOR })).items) {
+  for (const p of read.policies.filter((p) => isManaged(p.metadata.labels))) {
     let byName = ours.get(p.metadata.namespace);
     if (!byName) ours.set(p.metadata.namespace, (byName = new Map<string, ObservedPolicy>()));
     byName.set(p.metadata.name, p);
@@ -161,7 +154,6 @@ export async function check(
   const unmanaged = new Map<string, string[]>();
   let outOfCompliance = 0;
   let selected = 0;
-  namespaces.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   for (const ns of namespaces) {
     const name = ns.metadata.name;
     const { decision, changes, notWritten } = plan(

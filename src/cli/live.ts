@@ -3,10 +3,32 @@
 import { API_SERVER_SLICE } from '../controllers/apiserver.ts';
 import { UsageError } from '../flags.ts';
 import { KubeClient, loadKubeConfig } from '../kube/client.ts';
-import { resourcePath } from '../kube/resources.ts';
+import type { NamespaceObject, ObservedPolicy } from '../kube/objects.ts';
+import { NAMESPACES, NETWORK_POLICIES, resourcePath } from '../kube/resources.ts';
 import { type Config, policyConfig, usesApiServer } from '../config.ts';
 import { type EndpointSliceView, KUBE_APISERVER_POLICY, kubeApiserverPolicy } from '../policy/presets.ts';
 import type { PolicyConfig } from '../policy/profiles.ts';
+
+/** What `check` reads of the cluster, once, for the controller's plan and the verdicts alike. */
+export interface ClusterRead {
+  /** Every namespace (selectors are judged against them all), by name. */
+  namespaces: NamespaceObject[];
+  /** The NetworkPolicies of the namespace checked, or of all: ours and the tenants'. */
+  policies: ObservedPolicy[];
+}
+
+export async function readCluster(client: KubeClient, namespace?: string): Promise<ClusterRead> {
+  const [namespaces, policies] = await Promise.all([
+    client.list<NamespaceObject>(NAMESPACES),
+    client.list<ObservedPolicy>(namespace ? resourcePath('NetworkPolicy', namespace) : NETWORK_POLICIES),
+  ]);
+  if (namespace !== undefined && !namespaces.items.some((n) => n.metadata.name === namespace))
+    throw new UsageError(`--namespace: namespace ${namespace} does not exist`);
+  return {
+    namespaces: namespaces.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)),
+    policies: policies.items,
+  };
+}
 
 export async function livePolicyConfig(client: KubeClient, config: Config): Promise<PolicyConfig> {
   if (!usesApiServer(config)) return policyConfig(config);

@@ -4,8 +4,8 @@
 // are read from its PolicyReports where those exist; what its dataplane probe found, from its
 // ClusterPolicyReport.
 import type { KubeClient } from '../kube/client.ts';
-import { type NamespaceObject, namespaceView, type ObservedPolicy } from '../kube/objects.ts';
-import { NAMESPACES, NETWORK_POLICIES, resourcePath } from '../kube/resources.ts';
+import { namespaceView, type ObservedPolicy } from '../kube/objects.ts';
+import { resourcePath } from '../kube/resources.ts';
 import {
   type Assessment,
   assess,
@@ -16,6 +16,7 @@ import {
   type Verdict,
   VERDICTS,
 } from '../policy/compliance.ts';
+import type { ClusterRead } from './live.ts';
 import type { IsolationVerdicts, NamespaceVerdict, PolicyChange } from './schema.ts';
 import { select } from '../policy/desired.ts';
 import {
@@ -41,16 +42,16 @@ export interface Verdicts {
   report: string;
 }
 
-/** Assesses every managed namespace, or only `namespace`. */
+/** Assesses every managed namespace, or only `namespace` (`read` holds its policies only, then). */
 export async function verdicts(
   client: KubeClient,
+  read: ClusterRead,
   config: PolicyConfig,
   namespace?: string,
 ): Promise<Verdicts> {
-  const namespaces = (await client.list<NamespaceObject>(NAMESPACES)).items;
-  const path = namespace ? resourcePath('NetworkPolicy', namespace) : NETWORK_POLICIES;
+  const { namespaces } = read;
   const byNamespace = new Map<string, ObservedPolicy[]>();
-  for (const p of (await client.list<ObservedPolicy>(path)).items) {
+  for (const p of read.policies) {
     const list = byNamespace.get(p.metadata.namespace) ?? [];
     list.push(p);
     byNamespace.set(p.metadata.namespace, list);
@@ -63,7 +64,7 @@ export async function verdicts(
   const failed = await failedWrites(client, namespace);
   const now = Date.now();
   const assessments: Assessment[] = [];
-  for (const ns of namespaces.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+  for (const ns of namespaces) {
     const name = ns.metadata.name;
     if (namespace !== undefined && name !== namespace) continue;
     const view = namespaceView(ns);
@@ -200,7 +201,7 @@ export function table(assessments: readonly Assessment[]): string {
       .join('  ')
       .trimEnd(),
   );
-  const counts = VERDICTS.map((v) => `${assessments.filter((a) => a.verdict === v).length} ${v}`).join(', ');
+  const counts = VERDICTS.map((v) => `${count(assessments, v)} ${v}`).join(', ');
   return `${lines.join('\n')}\n${assessments.length} managed namespaces: ${counts}\n`;
 }
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROBE_NAMESPACES } from '../../src/configschema.ts';
 import { resourcePath } from '../../src/kube/resources.ts';
 import { PROBE_LABEL } from '../../src/probe/run.ts';
+import { readCluster } from '../../src/cli/live.ts';
 import { verdicts } from '../../src/cli/verdicts.ts';
 import { DATAPLANE_REPORT, type PolicyReport, REPORT_NAME } from '../../src/policy/compliance.ts';
 import { defaultPolicyConfig } from '../../src/policy/profiles.ts';
@@ -141,7 +142,7 @@ describe("the controller's dataplane probe, on a real node", () => {
         async () => (await teamRules()).includes('dataplane fail'),
         "the team's PolicyReport to fail its dataplane result",
       );
-      const found = await verdicts(kube.raw, defaultPolicyConfig);
+      const found = await verdicts(kube.raw, await readCluster(kube.raw), defaultPolicyConfig);
       expect(found.assessments.find((a) => a.namespace === team)?.verdict).toBe('pass');
       expect(found.dataplane).toMatchObject({ result: 'not-enforced' });
       expect(found.report).toMatch(
@@ -165,7 +166,9 @@ describe("the controller's dataplane probe, on a real node", () => {
       async () => !(await teamRules()).some((r) => r.startsWith('dataplane')),
       "the team's PolicyReport without its dataplane result",
     );
-    expect((await verdicts(kube.raw, defaultPolicyConfig)).report).not.toContain('NOT ENFORCED');
+    expect((await verdicts(kube.raw, await readCluster(kube.raw), defaultPolicyConfig)).report).not.toContain(
+      'NOT ENFORCED',
+    );
   });
 
   it('a quota refusing its Pods: the run could not judge, says quota, and the gauges keep the last judgement', async () => {

@@ -5,6 +5,7 @@
 // budget wherever two writers disagree. The counts are printed for the README's table.
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { check, render } from '../../src/cli/index.ts';
+import { readCluster } from '../../src/cli/live.ts';
 import { FIXED } from '../../src/config.ts';
 import { managers } from '../../src/kube/objects.ts';
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from '../../src/policy/labels.ts';
@@ -130,7 +131,7 @@ describe.concurrent('GitOps orders, opt-out deleting (the default)', () => {
     await eventually(() => performance.now() > labelAt, 'half the syncing time');
     expect((await managedNames(ns)).sort()).toEqual(STRICT);
     // `check` reads by the same rules: nothing to change, and says why the copies stay.
-    const checked = await check(raw, defaultPolicyConfig, 'delete', ns);
+    const checked = check(await readCluster(raw, ns), defaultPolicyConfig, 'delete', ns);
     expect(checked.outOfCompliance).toBe(0);
     expect(checked.report).toContain(
       `namespace ${ns}: ${STRICT.join(', ')} left alone: they carry our label, but only others ever wrote them`,
